@@ -1,0 +1,72 @@
+{#-
+    Resolve where an input is read from:
+      - `file` set: the file, read by the adapter (DuckDB reads CSV and Parquet);
+      - `table` set: the source `<kind>_input.<kind>` declared in models/sources/_sources.yml,
+        whose schema and table name come from the same var;
+      - neither: the demo seed `demo_<kind>`.
+    Both the source and the seed are referenced through dbt, so lineage shows in the docs.
+-#}
+{% macro input_relation(kind) %}
+    {%- set settings = input_settings(kind) -%}
+    {%- if settings['file'] -%}
+        {{ return(read_input_file(settings['file'])) }}
+    {%- elif settings['table'] -%}
+        {{ return(source(kind ~ '_input', kind)) }}
+    {%- else -%}
+        {{ return(ref('demo_' ~ kind)) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#-
+    The columns the input really has, read from the database (a zero-row query), and the
+    mapping from our column names to theirs. Explicitly mapped columns must exist; unmapped
+    ones are taken by their own name when present (case-insensitively) and are otherwise
+    null (optional) or an error (required). Returns {our_name: quoted_identifier or none}.
+-#}
+{% macro input_columns(kind, relation) %}
+    {%- set contract = input_contract(kind) -%}
+    {%- set settings = input_settings(kind) -%}
+    {%- set mapping = settings['columns'] -%}
+    {%- set known = contract['required'] + contract['optional'] -%}
+    {%- set resolved = {} -%}
+
+    {%- if not execute -%}
+        {#- Parsing: no database yet. Pretend every column exists; nothing is run. -#}
+        {%- for name in known -%}{%- do resolved.update({name: quote_identifier(mapping.get(name, name))}) -%}{%- endfor -%}
+        {{ return({'columns': resolved, 'available': known}) }}
+    {%- endif -%}
+
+    {%- set probe = run_query('select * from ' ~ relation ~ ' where 1 = 0') -%}
+    {%- set available = probe.column_names | list -%}
+    {%- set by_lower = {} -%}
+    {%- for name in available -%}{%- do by_lower.update({name | lower: name}) -%}{%- endfor -%}
+    {%- set var_name = kind ~ '_input' -%}
+
+    {%- for name in known -%}
+        {%- if name in mapping -%}
+            {%- set wanted = mapping[name] -%}
+            {%- if wanted in available -%}
+                {%- do resolved.update({name: quote_identifier(wanted)}) -%}
+            {%- elif (wanted | lower) in by_lower -%}
+                {%- do resolved.update({name: quote_identifier(by_lower[wanted | lower])}) -%}
+            {%- else -%}
+                {{ exceptions.raise_compiler_error(
+                    "var " ~ var_name ~ ".columns maps " ~ name ~ " to the column '" ~ wanted
+                    ~ "', but the " ~ kind ~ " input (" ~ relation ~ ") has no such column. "
+                    ~ "Its columns are: " ~ (available | join(', '))
+                    ~ ". Fix the name in var " ~ var_name ~ ".columns.") }}
+            {%- endif -%}
+        {%- elif name in by_lower -%}
+            {%- do resolved.update({name: quote_identifier(by_lower[name])}) -%}
+        {%- elif name in contract['required'] -%}
+            {{ exceptions.raise_compiler_error(
+                "The " ~ kind ~ " input (" ~ relation ~ ") has no column for the required field '" ~ name
+                ~ "'. Its columns are: " ~ (available | join(', '))
+                ~ ". Map one with var " ~ var_name ~ ": {columns: {" ~ name ~ ": <your column>}}.") }}
+        {%- else -%}
+            {%- do resolved.update({name: none}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return({'columns': resolved, 'available': available}) }}
+{% endmacro %}

@@ -1,0 +1,37 @@
+{#- The one reference date every feature is computed at, and where it came from. -#}
+with order_lines as (
+
+    select * from {{ ref('stg_orders') }}
+
+),
+
+latest_order as (
+
+    select max(cast(ordered_at as date)) as latest_order_date
+    from order_lines
+    where
+        customer_id is not null
+        and amount is not null
+        and cast(ordered_at as date) <= cast({{ dbt.current_timestamp() }} as date)
+
+),
+
+resolved as (
+
+    select
+        {% if as_of_date_literal() is not none -%}
+        {{ as_of_date_literal() }} as as_of_date,
+        'var as_of_date' as as_of_date_source,
+        {%- else -%}
+        coalesce(latest_order_date, cast({{ dbt.current_timestamp() }} as date)) as as_of_date,
+        case
+            when latest_order_date is not null then 'latest order date'
+            else 'build date (no dated orders)'
+        end as as_of_date_source,
+        {%- endif %}
+        latest_order_date
+    from latest_order
+
+)
+
+select * from resolved

@@ -1,0 +1,86 @@
+{#-
+    Every distinct customer id that comes in, from the customers input and from orders,
+    with its attributes and the reason it is left out of the features (null = included).
+    Customers who were not yet known at the as-of date are left out, so a build for a past
+    date reproduces what was known then.
+-#}
+with customers as (
+
+    select * from {{ ref('stg_customers') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines_checked') }}
+
+),
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+customers_ranked as (
+
+    select
+        customers.*,
+        row_number() over (
+            partition by customer_id
+            order by signup_date, source_row_fingerprint
+        ) as copy_number
+    from customers
+    where customer_id is not null
+
+),
+
+customers_deduplicated as (
+
+    select * from customers_ranked
+    where copy_number = 1
+
+),
+
+order_customers as (
+
+    select
+        customer_id,
+        {{ dbt.bool_or("exclusion_reason is null or exclusion_reason <> 'after_as_of_date'") }} as has_lines_up_to_as_of_date
+    from order_lines
+    where customer_id is not null
+    group by 1
+
+),
+
+unioned as (
+
+    select
+        coalesce(customers_deduplicated.customer_id, order_customers.customer_id) as customer_id,
+        customers_deduplicated.customer_id is not null as is_in_customers_input,
+        order_customers.customer_id is not null as is_in_orders_input,
+        case
+            when customers_deduplicated.customer_id is null
+                and not order_customers.has_lines_up_to_as_of_date
+                then 'only_orders_after_as_of_date'
+            when customers_deduplicated.signup_date > as_of.as_of_date
+                and not coalesce(order_customers.has_lines_up_to_as_of_date, false)
+                then 'signed_up_after_as_of_date'
+        end as exclusion_reason,
+        customers_deduplicated.gender,
+        customers_deduplicated.country,
+        customers_deduplicated.region,
+        customers_deduplicated.city,
+        customers_deduplicated.has_marketing_consent,
+        customers_deduplicated.reported_age,
+        customers_deduplicated.birth_date,
+        customers_deduplicated.signup_date,
+        as_of.as_of_date
+    from customers_deduplicated
+    full outer join order_customers
+        on customers_deduplicated.customer_id = order_customers.customer_id
+    cross join as_of
+
+)
+
+select * from unioned

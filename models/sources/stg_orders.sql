@@ -1,0 +1,79 @@
+{#-
+    One row per order line as the user's data has it: renamed to the input contract, typed,
+    trimmed. Nothing is dropped here; int_order_lines_checked decides what is excluded and why.
+-#}
+{%- set settings = input_settings('orders') -%}
+
+{%- if settings['enabled'] -%}
+{%- set relation = input_relation('orders') -%}
+{%- set input = input_columns('orders', relation) -%}
+{%- set col = input['columns'] -%}
+{%- if col['amount'] is none and (col['quantity'] is none or col['unit_price'] is none) -%}
+    {{ exceptions.raise_compiler_error("The orders input needs an amount: map `amount`, or both `quantity` and `unit_price` (amount = quantity * unit_price), in var orders_input.columns. Its columns are: " ~ (input['available'] | join(', '))) }}
+{%- endif -%}
+{%- set cancelled_tests = [] -%}
+{%- if col['is_cancelled'] is not none -%}
+    {%- do cancelled_tests.append("coalesce(" ~ parse_boolean(col['is_cancelled']) ~ ", false)") -%}
+{%- endif -%}
+{%- if col['status'] is not none and settings['cancelled_statuses'] -%}
+    {%- set statuses = [] -%}
+    {%- for status in settings['cancelled_statuses'] -%}{%- do statuses.append(quote_literal(status | lower)) -%}{%- endfor -%}
+    {%- do cancelled_tests.append("coalesce(lower(" ~ clean_text(col['status']) ~ ") in (" ~ statuses | join(', ') ~ "), false)") -%}
+{%- endif -%}
+{%- if settings['cancelled_order_id_prefix'] -%}
+    {%- set prefix = quote_literal(settings['cancelled_order_id_prefix']) -%}
+    {%- do cancelled_tests.append("coalesce(" ~ dbt.position(prefix, clean_text(col['order_id'])) ~ " = 1, false)") -%}
+{%- endif -%}
+{%- set source_columns = [] -%}
+{%- for name in input['available'] -%}{%- do source_columns.append(quote_identifier(name)) -%}{%- endfor -%}
+
+with source as (
+
+    select * from {{ relation }}
+
+),
+
+renamed as (
+
+    select
+        {{ normalize_id(col['order_id']) }} as order_id,
+        {{ normalize_id(col['customer_id']) }} as customer_id,
+        {{ clean_text(col['status']) if col['status'] is not none else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as order_status,
+        {{ (cancelled_tests | join(' or ')) if cancelled_tests else 'false' }} as is_flagged_cancelled,
+        {% if col['amount'] is not none -%}
+        {{ parse_number(col['amount']) }} as amount,
+        {%- else -%}
+        cast({{ parse_number(col['quantity']) }} * {{ parse_number(col['unit_price']) }} as {{ dbt.type_numeric() }}) as amount,
+        {%- endif %}
+        {{ parse_number(col['quantity']) if col['quantity'] is not none else 'cast(null as ' ~ dbt.type_numeric() ~ ')' }} as quantity,
+        {{ parse_timestamp(col['ordered_at'], settings['timestamp_format']) }} as ordered_at,
+        {{ clean_text(col['ordered_at']) }} as ordered_at_text,
+        {% if col['amount'] is not none -%}
+        {{ clean_text(col['amount']) }} as amount_text,
+        {%- else -%}
+        {{ clean_text(col['quantity']) }} || ' x ' || {{ clean_text(col['unit_price']) }} as amount_text,
+        {%- endif %}
+        {{ row_fingerprint(source_columns) }} as source_row_fingerprint
+    from source
+
+)
+
+select * from renamed
+
+{%- else -%}
+
+{#- orders_input.enabled = false: a survey-style data set with customers and no orders. -#}
+select
+    cast(null as {{ dbt.type_string() }}) as order_id,
+    cast(null as {{ dbt.type_string() }}) as customer_id,
+    cast(null as {{ dbt.type_string() }}) as order_status,
+    false as is_flagged_cancelled,
+    cast(null as {{ dbt.type_numeric() }}) as amount,
+    cast(null as {{ dbt.type_numeric() }}) as quantity,
+    cast(null as {{ dbt.type_timestamp() }}) as ordered_at,
+    cast(null as {{ dbt.type_string() }}) as ordered_at_text,
+    cast(null as {{ dbt.type_string() }}) as amount_text,
+    cast(null as {{ dbt.type_bigint() }}) as source_row_fingerprint
+where 1 = 0
+
+{%- endif %}
