@@ -549,18 +549,20 @@ def generate(
 
         dirty_info = None
         if dirty:
+            # distinct customers with orders: one per duplicated purchase, + future + zero-amount
+            n_dup = DIRTY_ROW_COUNTS["duplicate_rows"]
             picks = con.execute(
                 f"SELECT i, customer_id, signup_day FROM cust WHERE n_orders > 0 "
-                f"ORDER BY {_rand('i', seed, 'dirty_pick')}, i LIMIT 7"
+                f"ORDER BY {_rand('i', seed, 'dirty_pick')}, i LIMIT {n_dup + 2}"
             ).fetchall()
-            if len(picks) < 7:
-                raise ValueError("dirty mode needs at least 7 customers with orders")
+            if len(picks) < n_dup + 2:
+                raise ValueError(f"dirty mode needs at least {n_dup + 2} customers with orders")
             dirty_info = {
-                "dup_idx": [p[0] for p in picks[:5]],
-                "duplicated_customers": [p[1] for p in picks[:5]],
-                "future_customer": picks[5][1],
-                "zero_customer": picks[6][1],
-                "zero_signup_day": picks[6][2],
+                "dup_idx": [p[0] for p in picks[:n_dup]],
+                "duplicated_customers": [p[1] for p in picks[:n_dup]],
+                "future_customer": picks[n_dup][1],
+                "zero_customer": picks[n_dup + 1][1],
+                "zero_signup_day": picks[n_dup + 1][2],
                 "padded_signup_day": con.execute(
                     f"SELECT signup_day FROM cust WHERE i = {PADDED_CUSTOMER_INDEX}"
                 ).fetchone()[0],
