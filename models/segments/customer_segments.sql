@@ -1,7 +1,7 @@
 {#-
     One row per customer with every segmentation side by side: the named RFM segment, the
-    business-rule segment, and (from the clustering models) the k-means cluster - each with
-    the reason the customer is in it.
+    business-rule segment, and the k-means cluster - each with the reason the customer is
+    in it (RFM cell, the matching rule, the decision-tree rule of the customer's leaf).
 -#}
 with customer_features as (
 
@@ -18,6 +18,24 @@ rfm_segment_names as (
 business_segments as (
 
     select * from {{ ref('int_customers_business_segmented') }}
+
+),
+
+customer_clusters as (
+
+    select * from {{ ref('customer_clusters') }}
+
+),
+
+cluster_assignments_sql as (
+
+    select * from {{ ref('cluster_assignments_sql') }}
+
+),
+
+cluster_rules as (
+
+    select * from {{ ref('cluster_rules') }}
 
 ),
 
@@ -53,6 +71,17 @@ final as (
         business_segments.business_segment,
         business_segments.business_segment_rule,
         business_segments.business_segment_priority,
+        customer_clusters.cluster_id,
+        customer_clusters.cluster_name,
+        coalesce(customer_clusters.segment_status, 'unclassified') as cluster_status,
+        case
+            when customer_clusters.customer_id is null then 'not in the clustering input'
+            else customer_clusters.unclassified_reason
+        end as cluster_unclassified_reason,
+        cluster_rules.rule_text as cluster_rule,
+        customer_clusters.distance_to_centroid as cluster_distance,
+        customer_clusters.margin_to_second_centroid as cluster_margin,
+        customer_clusters.model_version as cluster_model_version,
         rfm_named.as_of_date
     from rfm_named
     left join rfm_segment_names
@@ -60,6 +89,13 @@ final as (
         and rfm_named.frequency_monetary_score = rfm_segment_names.frequency_monetary_score
     left join business_segments
         on rfm_named.customer_id = business_segments.customer_id
+    left join customer_clusters
+        on rfm_named.customer_id = customer_clusters.customer_id
+    left join cluster_assignments_sql
+        on rfm_named.customer_id = cluster_assignments_sql.customer_id
+    left join cluster_rules
+        on cluster_assignments_sql.tree_leaf_id = cluster_rules.leaf_id
+        and customer_clusters.segment_status = 'classified'
 
 )
 

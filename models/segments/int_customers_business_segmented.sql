@@ -32,7 +32,7 @@ conditions as (
         lower({{ clean_text('column_name') }}) as column_name,
         lower({{ clean_text('operator') }}) as operator,
         {{ clean_text('value') }} as rule_value,
-        {{ try_cast(clean_text('value'), dbt.type_float()) }} as numeric_value,
+        {{ try_cast(clean_text('value'), type_double()) }} as numeric_value,
         case
             when lower({{ clean_text('column_name') }}) in ('{{ numeric_columns | join("', '") }}') then 'numeric'
             when lower({{ clean_text('column_name') }}) in ('{{ text_columns | join("', '") }}') then 'text'
@@ -119,7 +119,7 @@ customer_conditions as (
         validated.rule_value,
         case validated.column_name
             {%- for column in numeric_columns %}
-            when '{{ column }}' then cast(customer_features.{{ column }} as {{ dbt.type_float() }})
+            when '{{ column }}' then cast(customer_features.{{ column }} as {{ type_double() }})
             {%- endfor %}
         end as numeric_feature,
         case validated.column_name

@@ -1,0 +1,90 @@
+"""What the dbt Python models in python_models/clustering/ call.
+
+The models stay thin (read refs, call one function here, return a DataFrame); everything
+with logic lives in this package, where pytest can reach it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pandas as pd
+
+from segmentation.clustering import (
+    ClusteringSettings,
+    score_customers,
+    tables_from_registry_row,
+    train_segmentation,
+    training_fingerprint,
+)
+
+CLUSTERING_MODES = ("train", "score")
+
+
+def clustering_settings(settings_json: str) -> tuple[ClusteringSettings, str]:
+    """Parse the JSON the dbt config passes in (all clustering vars) into validated settings.
+
+    Returns
+    -------
+    settings : ClusteringSettings
+    mode : {'train', 'score'}
+    """
+    raw = json.loads(settings_json)
+    mode = raw.pop("clustering_mode", "train")
+    if mode not in CLUSTERING_MODES:
+        raise ValueError(f"var clustering_mode must be 'train' or 'score', got {mode!r}")
+    return ClusteringSettings.from_mapping(raw), mode
+
+
+def latest_registry_row(registry: pd.DataFrame) -> dict[str, Any] | None:
+    """The newest row (highest model_version) of the cluster_models registry, or None."""
+    if registry is None or len(registry) == 0:
+        return None
+    row = registry.sort_values("model_version").iloc[-1]
+    return {key: (None if _is_missing(value) else value) for key, value in row.to_dict().items()}
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode: str,
+                        previous: dict[str, Any] | None, empty_like: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows to append to the registry this build: one new model, or none.
+
+    No row is added in score mode, or when the latest model was trained on identical data
+    with identical settings (same fingerprint): a rerun reuses it, so reruns are stable.
+    """
+    if mode == "score":
+        if previous is None:
+            raise ValueError("clustering_mode is 'score' but no model is stored yet: "
+                             "build once with clustering_mode: train")
+        return empty_like
+    fingerprint = training_fingerprint(frame, settings)
+    if previous is not None and previous.get("fingerprint") == fingerprint:
+        return empty_like
+    trained_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    result = train_segmentation(frame, settings, previous=previous, trained_at=trained_at)
+    return pd.DataFrame([result.registry_row])
+
+
+def assign_customers(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Every customer of the clustering input scored with the latest stored model."""
+    latest = latest_registry_row(registry)
+    if latest is None:
+        raise ValueError("cluster_models holds no model: the clustering step did not train one")
+    assignments = score_customers(frame, latest)
+    assignments.insert(1, "model_version", int(latest["model_version"]))
+    return assignments
+
+
+def registry_table(registry: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One of the small tables stored in the latest registry row (rules, centroids, ...)."""
+    latest = latest_registry_row(registry)
+    if latest is None:
+        raise ValueError("cluster_models holds no model: the clustering step did not train one")
+    return tables_from_registry_row(latest)[name]
