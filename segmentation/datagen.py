@@ -338,7 +338,8 @@ def _build_customers(
                 AS base_n,
             -- integer claim on the rest of the budget: persona weight x multiplier in [0.5, 1.5]
             p.weight * (500 + floor({h('mult')} * 1001))::BIGINT AS claim,
-            p.name AS persona, p.recency_exp, p.mu, p.sigma, p.max_quantity
+            p.name AS persona, p.recency_exp, p.mu, p.sigma, p.max_quantity,
+            false AS dup_customer  -- set for the customers whose first purchase is duplicated
         FROM b
         JOIN personas p USING (pid)
         JOIN geo g ON g.bucket = floor({h('geo')} * 1000)::BIGINT
@@ -368,22 +369,21 @@ def _build_customers(
     con.execute("DROP TABLE cust_raw")
 
 
-def _orders_query(
+def _orders_sorted_query(
     customers: int,
     seed: int,
     start: dt.date,
     end: dt.date,
     window_days: int,
-    order_width: int,
     dirty: dict | None,
 ) -> str:
+    """All order rows (purchases, refunds, dirty rows) in chronological order, without ids."""
     D = window_days
     end_sec = D * 86400  # exclusive upper bound, seconds from start_date 00:00:00
     start_epoch = int(dt.datetime.combine(start, dt.time()).replace(tzinfo=dt.timezone.utc).timestamp())
     ho = lambda salt: _rand("i, k", seed, salt)  # noqa: E731
     # refund probability per completed purchase so that refund rows are ~REFUND_RATE of all rows
     p_refund = REFUND_RATE / (1.0 - REFUND_RATE) / (1.0 - CANCEL_RATE)
-    dup_list = ", ".join(str(i) for i in dirty["dup_idx"]) if dirty else "NULL"
     dirty_sql = ""
     if dirty:
         # sort keys i > customers keep dirty rows distinct from generated ones
@@ -432,7 +432,7 @@ def _orders_query(
     return f"""
     WITH base AS (
         SELECT i, customer_id, signup_day, active_end, recency_exp, mu, sigma, max_quantity,
-               i IN ({dup_list}) AS dup_customer,
+               dup_customer,
                unnest(range(n_orders)) AS k
         FROM cust
         WHERE n_orders > 0
@@ -453,38 +453,35 @@ def _orders_query(
             NOT cancelled AND u_refund < {p_refund} AND sec <= {end_sec - 1 - 86400} AS refund
         FROM purchases
     ), expanded AS (
-        -- kind 0 = the purchase, kind 1 = its refund; a duplicated purchase emits kind 0 twice
+        -- kind 0 = the purchase, 1 = its refund, 2 = verbatim copy of a duplicated purchase
         SELECT *, unnest(CASE
-            WHEN refund AND dup THEN [0, 0, 1]
+            WHEN refund AND dup THEN [0, 1, 2]
             WHEN refund THEN [0, 1]
-            WHEN dup THEN [0, 0]
+            WHEN dup THEN [0, 2]
             ELSE [0] END) AS kind
         FROM flagged
     ), all_rows AS (
         SELECT i, k, kind,
-            CASE WHEN kind = 0 THEN sec
-                 ELSE sec + 86400 + floor(u_delay * (least({30 * 86400}, {end_sec - 1} - sec) - 86400))::BIGINT
+            CASE WHEN kind = 1
+                 THEN sec + 86400 + floor(u_delay * (least({30 * 86400}, {end_sec - 1} - sec) - 86400))::BIGINT
+                 ELSE sec
             END AS sec,
             customer_id,
-            CASE WHEN kind = 0 THEN amount ELSE -amount END AS amount,
+            CASE WHEN kind = 1 THEN -amount ELSE amount END AS amount,
             quantity,
             CASE WHEN kind = 1 THEN 'refunded' WHEN cancelled THEN 'cancelled' ELSE 'completed' END
                 AS status
         FROM expanded
         {dirty_sql}
-    ), numbered AS (
-        -- dense_rank: the verbatim duplicates share every sort key, hence the order_id
-        SELECT dense_rank() OVER (ORDER BY sec, i, k, kind) AS rn, * FROM all_rows
     )
+    -- (sec, i, k, kind) is unique, so the order is total; a copy (kind 2) sorts right after
+    -- its original (kind 0), which has the same sec, i and k.
     SELECT
-        'O' || lpad(rn::VARCHAR, {order_width}, '0') AS order_id,
-        customer_id,
         make_timestamp(({start_epoch} + sec) * 1000000) AS ordered_at,
-        amount,
-        quantity,
-        status
-    FROM numbered
-    ORDER BY rn
+        customer_id, amount, quantity, status,
+        kind = 2 AS is_copy
+    FROM all_rows
+    ORDER BY sec, i, k, kind
     """
 
 
@@ -534,7 +531,6 @@ def generate(
 
     # purchases + refunds ~= orders; the handful of dirty rows is not budgeted
     base_orders = round(orders / (1.0 + REFUND_RATE / (1.0 - REFUND_RATE)))
-    order_width = max(8, len(str(2 * base_orders + DIRTY_EXTRA_ROWS)))
 
     spill_dir = tempfile.mkdtemp(prefix="datagen_spill_")
     config = {"preserve_insertion_order": True, "temp_directory": spill_dir}
@@ -567,15 +563,39 @@ def generate(
                     f"SELECT signup_day FROM cust WHERE i = {PADDED_CUSTOMER_INDEX}"
                 ).fetchone()[0],
             }
+            # a flag column rather than `i IN (...)` in the big query: the IN list made DuckDB
+            # hold far more memory (out-of-memory at 20M orders with a 2GB limit)
+            con.execute(
+                "UPDATE cust SET dup_customer = true WHERE i IN ("
+                + ", ".join(str(i) for i in dirty_info["dup_idx"]) + ")"
+            )
 
         cols = ", ".join(CUSTOMER_COLUMNS) + (", persona" if include_persona else "")
         opts = _copy_options(fmt)
         n_cust = con.execute(
             f"COPY (SELECT {cols} FROM cust ORDER BY i) TO '{cust_path}' ({opts})"
         ).fetchone()[0]
+        # Pass 1: generate and sort once (DuckDB's ORDER BY spills beyond memory_limit) into a
+        # scratch Parquet file.  Pass 2 streams it back in file order and numbers the rows from
+        # Parquet's file_row_number, so ids need no second sort.  A verbatim copy gets the id of
+        # the row just before it: id = row number + 1 - (number of copies at or before it).
+        sorted_path = Path(spill_dir) / "orders_sorted.parquet"
+        query = _orders_sorted_query(customers, seed, start, end, window_days, dirty_info)
+        n_sorted = con.execute(
+            f"COPY ({query}) TO '{sorted_path}' (FORMAT parquet, COMPRESSION snappy)"
+        ).fetchone()[0]
+        scan = f"read_parquet('{sorted_path}', file_row_number = true)"
+        copies = [r[0] for r in con.execute(
+            f"SELECT file_row_number FROM {scan} WHERE is_copy ORDER BY 1").fetchall()]
+        shift = " + ".join(f"(file_row_number >= {c})::BIGINT" for c in copies) or "0"
+        order_width = max(8, len(str(n_sorted)))
         n_orders = con.execute(
-            f"COPY ({_orders_query(customers, seed, start, end, window_days, order_width, dirty_info)}) "
-            f"TO '{orders_path}' ({opts})"
+            f"""COPY (
+                SELECT 'O' || lpad((file_row_number + 1 - ({shift}))::VARCHAR, {order_width}, '0')
+                           AS order_id,
+                       customer_id, ordered_at, amount, quantity, status
+                FROM {scan}
+            ) TO '{orders_path}' ({opts})"""
         ).fetchone()[0]
     finally:
         con.close()
