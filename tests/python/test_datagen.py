@@ -115,14 +115,15 @@ def test_parquet_types_and_same_content_as_csv(tmp_path, dirty):
     assert ord_types["ordered_at"] == "TIMESTAMP"
     assert ord_types["amount"] == "DECIMAL(12,2)"
     assert ord_types["quantity"] == "INTEGER"
-    for name in ("orders", "customers"):
+    for parquet_rel, csv_rel in ((f"'{pq['customers_path']}'", _c(dirty)),
+                                 (f"'{pq['orders_path']}'", _o(dirty))):
         diff = _scalar(
             f"""select count(*) from (
-                  (select * from '{pq[name + '_path']}' except all select * from {_c(dirty) if name == 'customers' else _o(dirty)})
+                  (select * from {parquet_rel} except all select * from {csv_rel})
                   union all
-                  (select * from {_c(dirty) if name == 'customers' else _o(dirty)} except all select * from '{pq[name + '_path']}'))"""
+                  (select * from {csv_rel} except all select * from {parquet_rel}))"""
         )
-        assert diff == 0, name
+        assert diff == 0, parquet_rel
 
 
 def test_id_and_value_formats(dirty):
