@@ -1,0 +1,37 @@
+"""Customer segmentation with k-means, for the dbt Python models.
+
+Public API
+----------
+ClusteringSettings
+    Validated settings (``ClusteringSettings.from_mapping(dbt_vars)``).
+train_segmentation(frame, settings, previous=None, trained_at=None)
+    Train a model; returns a :class:`TrainingResult`.
+score_customers(frame, registry_row)
+    Assign customers with a stored model.
+tables_from_registry_row(row)
+    Diagnostic tables stored in a registry row.
+training_fingerprint(frame, settings)
+    Hash of settings and data, to skip a retrain when nothing changed.
+"""
+
+from .pipeline import (
+    REGISTRY_KEYS,
+    TABLE_KEYS,
+    TrainingResult,
+    score_customers,
+    tables_from_registry_row,
+    train_segmentation,
+    training_fingerprint,
+)
+from .settings import ClusteringSettings
+
+__all__ = [
+    "ClusteringSettings",
+    "train_segmentation",
+    "score_customers",
+    "TrainingResult",
+    "tables_from_registry_row",
+    "training_fingerprint",
+    "REGISTRY_KEYS",
+    "TABLE_KEYS",
+]

@@ -1,0 +1,682 @@
+"""Training and scoring entry points used by the dbt Python models."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score
+
+from ._common import MISSING_LEVEL, OTHER_LEVEL, build_frame, dumps, frame_from_json, frame_to_json
+from .explain import fit_tree, quote_identifier, sql_double, tree_matrix, tree_predict, tree_rules
+from .inputs import InputData, prepare_input
+from .kselection import choose_k, fit_kmeans, nearest_centroid, sweep_k
+from .matching import assign_cluster_ids, previous_centroids_scaled
+from .naming import name_clusters, profile_clusters
+from .preprocessing import (
+    category_codes,
+    classifiable_rows,
+    fit_preprocessing,
+    impute,
+    inverse_numeric,
+    model_columns,
+    preprocessing_frame,
+    screen_customers,
+    transform,
+)
+from .settings import ClusteringSettings
+
+__all__ = [
+    "TrainingResult",
+    "train_segmentation",
+    "score_customers",
+    "tables_from_registry_row",
+    "training_fingerprint",
+    "REGISTRY_KEYS",
+    "TABLE_KEYS",
+]
+
+PARAMS_FORMAT = 1
+
+#: Keys of :attr:`TrainingResult.registry_row`, in order.
+REGISTRY_KEYS = (
+    "model_version", "model_id", "trained_at", "config_hash", "fingerprint", "k",
+    "k_selection_reason", "n_customers", "n_classified", "n_unclassified", "n_training_sample",
+    "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "tree_fidelity",
+    "stability_ari", "feature_importances_json", "dropped_features_json", "notes_json",
+    "settings_json", "params_json", "k_selection_json", "centroids_json", "rules_json",
+    "lineage_json", "preprocessing_json",
+)
+#: Tables stored in the registry row as ``<name>_json``.
+TABLE_KEYS = ("k_selection", "centroids", "rules", "lineage", "preprocessing")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingResult:
+    """Everything one training run produces.
+
+    Attributes
+    ----------
+    registry_row : dict
+        One row of the model registry: scalars and JSON strings (keys
+        :data:`REGISTRY_KEYS`).
+    assignments : pandas.DataFrame, shape (n_customers, 8)
+        ``customer_id, cluster_id, cluster_name, distance_to_centroid,
+        margin_to_second_centroid, tree_cluster_id, segment_status,
+        unclassified_reason`` in ``customer_id`` order.
+    k_selection : pandas.DataFrame
+        ``k, inertia, silhouette, calinski_harabasz, davies_bouldin,
+        is_elbow, is_chosen, selection_reason``.
+    centroids : pandas.DataFrame
+        ``cluster_id, cluster_name, feature_name, scaled_value,
+        original_value, population_mean, population_std, z_score``.
+    rules : pandas.DataFrame
+        ``cluster_id, leaf_id, rule_text, rule_sql, n_customers, support,
+        precision``.
+    lineage : pandas.DataFrame
+        ``cluster_id, previous_cluster_id, status, centroid_distance``.
+    preprocessing : pandas.DataFrame
+        ``feature_name, source_column, kind, level, clip_lower, clip_upper,
+        log_transform, center, scale, weight, impute_value``.
+    """
+
+    registry_row: dict
+    assignments: pd.DataFrame
+    k_selection: pd.DataFrame
+    centroids: pd.DataFrame
+    rules: pd.DataFrame
+    lineage: pd.DataFrame
+    preprocessing: pd.DataFrame
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def _coerce_settings(settings: Any) -> ClusteringSettings:
+    if isinstance(settings, ClusteringSettings):
+        return settings
+    if settings is None or isinstance(settings, Mapping):
+        return ClusteringSettings.from_mapping(settings)
+    raise ValueError(
+        f"settings must be a ClusteringSettings or a mapping, got {type(settings).__name__}"
+    )
+
+
+def _none_if_nan(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _parse_row(row: Any, what: str) -> tuple[int, dict]:
+    """Model version and params of a registry row; raise ValueError if malformed."""
+    if isinstance(row, pd.Series):
+        row = row.to_dict()
+    if not isinstance(row, Mapping):
+        raise ValueError(f"{what} must be a registry row (dict), got {type(row).__name__}")
+    missing = [k for k in ("model_version", "params_json") if k not in row]
+    if missing:
+        raise ValueError(f"{what} lacks key(s) {', '.join(missing)}; got keys: {', '.join(map(str, row))}")
+    try:
+        version = int(row["model_version"])
+        raw = row["params_json"]
+        params = json.loads(raw) if isinstance(raw, (str, bytes)) else dict(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} has an invalid model_version or params_json: {exc}") from exc
+    if not isinstance(params, dict) or params.get("format") != PARAMS_FORMAT:
+        raise ValueError(
+            f"{what}: params_json has format {params.get('format') if isinstance(params, dict) else None!r}, "
+            f"expected {PARAMS_FORMAT}"
+        )
+    return version, params
+
+
+def _fingerprint(data: InputData, settings: ClusteringSettings) -> str:
+    cols: dict[str, Any] = {"customer_id": data.customer_id}
+    for j, name in enumerate(data.numeric_names):
+        cols[name] = data.X[:, j]
+    for name in data.categorical_names:
+        cols[name] = data.categorical[name]
+    frame = pd.DataFrame(cols)
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    h = hashlib.sha256()
+    h.update(settings.to_json().encode("utf-8"))
+    h.update(dumps({"columns": list(frame.columns), "n": len(frame)}).encode("utf-8"))
+    h.update(np.ascontiguousarray(hashes).tobytes())
+    return h.hexdigest()
+
+
+def training_fingerprint(frame: pd.DataFrame, settings: ClusteringSettings | Mapping | None) -> str:
+    """Fingerprint of the training input, to skip a retrain when nothing changed.
+
+    sha256 (64 hex characters) of the settings JSON, the used column names
+    and the row hashes (``pandas.util.hash_pandas_object``) of
+    ``customer_id`` plus the configured feature columns present in the frame,
+    with rows sorted by ``customer_id`` (so row order does not matter).
+    Numeric features are hashed as float64 (non-finite as NaN) and
+    categorical features as strings, i.e. as the model sees them.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame, shape (n_customers, n_columns)
+    settings : ClusteringSettings or mapping
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        On invalid settings or frame (see :func:`train_segmentation`).
+    """
+    settings = _coerce_settings(settings)
+    data = prepare_input(frame, settings.features, settings.categorical_features,
+                         settings.optional_features)
+    return _fingerprint(data, settings)
+
+
+def _assemble_assignments(data: InputData, classifiable: np.ndarray, reasons: np.ndarray,
+                          cls_idx: np.ndarray, cluster_ids: np.ndarray, names: list[str],
+                          label: np.ndarray, dist: np.ndarray, margin: np.ndarray,
+                          tree_pred: np.ndarray) -> pd.DataFrame:
+    n = data.n
+    cid = np.zeros(n, dtype=np.int64)
+    tid = np.zeros(n, dtype=np.int64)
+    name = np.full(n, None, dtype=object)
+    d = np.full(n, np.nan)
+    mg = np.full(n, np.nan)
+    if len(cls_idx):
+        cid[cls_idx] = cluster_ids[label]
+        tid[cls_idx] = tree_pred
+        name[cls_idx] = np.asarray(names, dtype=object)[label]
+        d[cls_idx] = dist
+        mg[cls_idx] = margin
+    mask = ~classifiable
+    return build_frame({
+        "customer_id": data.customer_id,
+        "cluster_id": pd.arrays.IntegerArray(cid, mask.copy()),
+        "cluster_name": name,
+        "distance_to_centroid": d,
+        "margin_to_second_centroid": mg,
+        "tree_cluster_id": pd.arrays.IntegerArray(tid, mask.copy()),
+        "segment_status": np.where(classifiable, "classified", "unclassified").astype(object),
+        "unclassified_reason": np.where(classifiable, None, reasons),
+    }, "assignments")
+
+
+def _empty(schema: str) -> pd.DataFrame:
+    from ._common import SCHEMAS
+    return build_frame({c: [] for c in SCHEMAS[schema]}, schema)
+
+
+def _sql_refs(pre: dict) -> dict[str, str]:
+    refs = {}
+    for p in pre["numeric"]:
+        q = quote_identifier(p["feature"])
+        if p["impute"] is not None:
+            refs[p["feature"]] = f"coalesce(case when isfinite({q}) then {q} end, {sql_double(p['impute'])})"
+        else:
+            refs[p["feature"]] = q
+    return refs
+
+
+def _tree_specs(pre: dict) -> list[dict]:
+    return [{"source": c["source"], "kind": c["kind"], "level": c["level"]} for c in model_columns(pre)]
+
+
+def _centroids_frame(ids: np.ndarray, names: list[str], C: np.ndarray, pre: dict,
+                     original: np.ndarray, profile) -> pd.DataFrame:
+    cols = model_columns(pre)
+    k, m = C.shape
+    p = len(pre["numeric"])
+    pop_mean = np.empty(m)
+    pop_std = np.empty(m)
+    z = np.empty((k, m))
+    pop_mean[:p] = profile.population_mean
+    pop_std[:p] = profile.population_std
+    z[:, :p] = profile.z
+    j = p
+    for c in profile.categorical:
+        L = len(c["levels"])
+        pop = c["population_share"]
+        std = np.sqrt(pop * (1 - pop))
+        pop_mean[j:j + L] = pop
+        pop_std[j:j + L] = std
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zc = (c["share"] - pop) / std
+        z[:, j:j + L] = np.where(std > 0, zc, 0.0)
+        j += L
+    rows = {key: [] for key in ("cluster_id", "cluster_name", "feature_name", "scaled_value",
+                                "original_value", "population_mean", "population_std", "z_score")}
+    for i in range(k):
+        for j, col in enumerate(cols):
+            rows["cluster_id"].append(int(ids[i]))
+            rows["cluster_name"].append(names[i])
+            rows["feature_name"].append(col["name"])
+            rows["scaled_value"].append(float(C[i, j]))
+            rows["original_value"].append(float(original[i, j]))
+            rows["population_mean"].append(float(pop_mean[j]))
+            rows["population_std"].append(float(pop_std[j]))
+            rows["z_score"].append(float(z[i, j]))
+    return build_frame(rows, "centroids")
+
+
+def _original_centroids(pre: dict, C: np.ndarray) -> np.ndarray:
+    """Centroids in input units: inverse scaling/log for numeric, level shares for categorical."""
+    p = len(pre["numeric"])
+    out = np.empty_like(C)
+    out[:, :p] = inverse_numeric(pre, C[:, :p])
+    j = p
+    for c in pre["categorical"]:
+        L = len(c["levels"]) + 2
+        out[:, j:j + L] = C[:, j:j + L] / (c["weight"] / math.sqrt(2.0))
+        j += L
+    return out
+
+
+def _centroid_original_dicts(pre: dict, original: np.ndarray) -> list[dict]:
+    p = len(pre["numeric"])
+    out = []
+    for i in range(original.shape[0]):
+        num = {q["feature"]: float(original[i, j]) for j, q in enumerate(pre["numeric"])}
+        cat, j = {}, p
+        for c in pre["categorical"]:
+            levels = [*c["levels"], OTHER_LEVEL, MISSING_LEVEL]
+            cat[c["feature"]] = {lv: float(original[i, j + t]) for t, lv in enumerate(levels)}
+            j += len(levels)
+        out.append({"numeric": num, "categorical": cat})
+    return out
+
+
+# ---------------------------------------------------------------------------
+# training
+# ---------------------------------------------------------------------------
+def train_segmentation(
+    frame: pd.DataFrame,
+    settings: ClusteringSettings | Mapping | None,
+    previous: Mapping | None = None,
+    trained_at: str | None = None,
+) -> TrainingResult:
+    """Train the customer segmentation.
+
+    The frame is first sorted by ``customer_id``; every later step is
+    deterministic given ``settings.random_state``, so reruns and row
+    shuffles give bit-for-bit identical results (apart from ``trained_at``).
+
+    Steps
+    -----
+    a. Screening (:func:`preprocessing.screen_customers`): features that are
+       entirely null, or constant on the classifiable customers, are dropped;
+       customers with a missing / non-finite numeric value are unclassified
+       (``null_strategy="unclassified"``) with reason ``"missing value in:
+       a, b"``.  Fewer than 3 classifiable customers (or a single distinct
+       point) gives a model without clusters: nobody is classified, nothing
+       is raised.
+    b. Training sample: at most ``training_sample_size`` classifiable
+       customers drawn without replacement by
+       ``numpy.random.default_rng(random_state)``.
+    c. Preprocessing fit on the sample (clip quantiles, signed log1p,
+       scaler, one-hot levels, medians).
+    d. k sweep over ``k_min..k_max`` (``k_max`` capped at ``n_sample - 1``
+       and at the number of distinct points, with a note): KMeans per k,
+       inertia, silhouette, Calinski-Harabasz, Davies-Bouldin.  Choice: the
+       elbow is the kneedle point (largest distance of the normalised inertia
+       curve below the straight line between its ends); candidates are the
+       k within +-1 of it; the highest silhouette wins, ties to the smaller
+       k.  ``n_clusters`` overrides (reason "set by var n_clusters").
+    e. Every classifiable customer is assigned to the nearest centroid
+       (vectorised), with distance and margin to the second nearest.
+    f. Stable ids (:func:`matching.assign_cluster_ids`) against ``previous``.
+    g. Names (:func:`naming.name_clusters`).
+    h. Explanation tree and rules (:mod:`explain`); ``tree_fidelity`` is its
+       accuracy against the k-means ids on all classifiable customers.
+    i. Stability: mean adjusted Rand index between the final labels of the
+       training sample and ``stability_bootstraps`` KMeans refits on
+       bootstrap resamples (seeds from the same generator).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame, shape (n_customers, n_columns)
+        One row per customer: ``customer_id`` plus the feature columns.
+    settings : ClusteringSettings or mapping
+        A mapping is validated with :meth:`ClusteringSettings.from_mapping`.
+    previous : dict or None
+        Latest registry row (``registry_row`` of an earlier run, possibly read
+        back from the registry table), used for model_version and stable ids.
+    trained_at : str or None
+        Timestamp to record; default: now (UTC, ISO 8601).
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    ValueError
+        On invalid settings, a frame without ``customer_id``, with null or
+        duplicate ids, a missing non-optional feature, a non-numeric numeric
+        feature, no usable feature, ``n_clusters`` larger than the number of
+        distinct points, or a malformed ``previous`` row.
+    """
+    settings = _coerce_settings(settings)
+    prev = _parse_row(previous, "previous") if previous is not None else None
+    if trained_at is None:
+        trained_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    elif not isinstance(trained_at, str):
+        raise ValueError(f"trained_at must be a string or None, got {trained_at!r}")
+
+    data = prepare_input(frame, settings.features, settings.categorical_features,
+                         settings.optional_features)
+    fingerprint = _fingerprint(data, settings)
+    version = prev[0] + 1 if prev else 1
+    prev_params = prev[1] if prev else {}
+    prev_clusters = prev_params.get("clusters", []) or []
+    prev_ids = [int(c["cluster_id"]) for c in prev_clusters]
+    next_id = max([0, *prev_ids, int(prev_params.get("max_cluster_id") or 0)]) + 1
+    notes: list[str] = []
+
+    screen = screen_customers(data, settings)
+    for d in screen.dropped:
+        notes.append(f"feature '{d['feature']}' dropped: {d['reason']}")
+    base = {
+        "model_version": version,
+        "model_id": f"seg-v{version}-{fingerprint[:12]}",
+        "trained_at": trained_at,
+        "config_hash": settings.config_hash(),
+        "fingerprint": fingerprint,
+        "n_customers": data.n,
+        "settings_json": settings.to_json(),
+        "dropped_features_json": dumps(screen.dropped),
+    }
+    if screen.stop_reason is not None:
+        return _no_model(base, data, screen.classifiable, screen.reasons, screen.stop_reason,
+                         screen.checked_numeric, settings, notes, prev_ids, next_id)
+
+    # b. training sample ---------------------------------------------------
+    rng = np.random.default_rng(settings.random_state)
+    cls_idx = np.flatnonzero(screen.classifiable)
+    n_cls = len(cls_idx)
+    if n_cls > settings.training_sample_size:
+        pick = np.sort(rng.choice(n_cls, size=settings.training_sample_size, replace=False))
+        notes.append(f"training sample: {settings.training_sample_size} of {n_cls} classifiable customers")
+    else:
+        pick = np.arange(n_cls)
+    train_idx = cls_idx[pick]
+    n_s = len(train_idx)
+
+    # c. preprocessing -----------------------------------------------------
+    num_cols = [data.numeric_names.index(f) for f in screen.numeric_names]
+    X_raw = data.X[:, num_cols]
+    pre = fit_preprocessing(
+        X_raw[train_idx], screen.numeric_names,
+        {c: data.categorical[c].take(train_idx).reset_index(drop=True) for c in screen.categorical_names},
+        settings,
+    )
+    codes = [category_codes(data.categorical[c["feature"]], c["levels"])[cls_idx]
+             for c in pre["categorical"]]
+    X_cls = impute(pre, X_raw[cls_idx])
+    Z_cls = transform(pre, X_cls, codes)
+    Z_s = Z_cls[pick]
+
+    # d. k sweep -------------------------------------------------------------
+    n_distinct = int(np.unique(Z_s, axis=0).shape[0])
+    if n_distinct < 2:
+        reason = (f"too few distinct customers to cluster (n={n_cls}, distinct points=1 after "
+                  "preprocessing, need at least 2)")
+        reasons = np.where(screen.classifiable, reason, screen.reasons)
+        return _no_model(base, data, screen.classifiable, reasons, reason, screen.checked_numeric,
+                         settings, notes, prev_ids, next_id)
+    if settings.n_clusters is not None and settings.n_clusters > n_distinct:
+        raise ValueError(
+            f"n_clusters={settings.n_clusters} exceeds the number of distinct points "
+            f"({n_distinct}) among the {n_s} customers of the training sample"
+        )
+    k_max = min(settings.k_max, n_s - 1, n_distinct)
+    k_min = min(settings.k_min, k_max)
+    if k_max < settings.k_max:
+        notes.append(
+            f"k_max reduced from {settings.k_max} to {k_max}: the training sample has {n_s} "
+            f"customers and {n_distinct} distinct points (k must be <= n-1 and <= distinct points)"
+        )
+    if k_min < settings.k_min:
+        notes.append(f"k_min reduced from {settings.k_min} to {k_min}")
+    k_range = list(range(k_min, k_max + 1))
+    ks = sorted(set(k_range) | ({settings.n_clusters} if settings.n_clusters else set()))
+    results = sweep_k(Z_s, ks, settings.n_init, settings.max_iter, settings.random_state,
+                      settings.silhouette_sample_size)
+    k, elbow, k_reason, row_reasons = choose_k(results, k_range, settings.n_clusters)
+    chosen = next(r for r in results if r.k == k)
+
+    # e./f. assignment and stable ids ------------------------------------------
+    C_km = chosen.model.cluster_centers_.astype(np.float64)
+    lab_km = nearest_centroid(Z_cls, C_km)[0]
+    sizes_km = np.bincount(lab_km, minlength=k)
+    prev_scaled = previous_centroids_scaled(prev_clusters, pre) if prev_clusters else None
+    if prev_clusters and prev_scaled is None:
+        notes.append(f"previous model v{version - 1} used other features; its clusters are "
+                     "retired and all clusters get new ids")
+    ids_km, lineage = assign_cluster_ids(C_km, sizes_km, prev_ids, prev_scaled, next_id,
+                                         settings.new_cluster_max_distance)
+    order = np.argsort(ids_km, kind="stable")
+    ids = ids_km[order]
+    C = np.ascontiguousarray(C_km[order])
+    label, dist, margin = nearest_centroid(Z_cls, C)
+    sizes = np.bincount(label, minlength=k)
+
+    # g. names ---------------------------------------------------------------
+    profile = profile_clusters(label, k, X_raw[cls_idx], screen.numeric_names, codes,
+                               pre["categorical"])
+    names = name_clusters(ids.tolist(), profile)
+
+    # h. explanation tree ------------------------------------------------------
+    columns = [c["name"] for c in model_columns(pre)]
+    Xt_cls = tree_matrix(X_cls, codes, pre["categorical"])
+    y_s = ids[label[pick]]
+    min_leaf = max(1, min(settings.tree_min_samples_leaf, n_s // (2 * k)))
+    tree = fit_tree(Xt_cls[pick], y_s, columns, settings.tree_max_depth, min_leaf,
+                    settings.random_state)
+    tree_pred = tree_predict(tree, Xt_cls)
+    tree_fidelity = float(np.mean(tree_pred == ids[label]))
+    rules = tree_rules(tree, _tree_specs(pre), {c["feature"]: list(c["levels"]) for c in pre["categorical"]},
+                       Xt_cls[pick], y_s, _sql_refs(pre))
+
+    # i. stability ---------------------------------------------------------------
+    label_s = label[pick]
+    aris = []
+    for _ in range(settings.stability_bootstraps):
+        boot = rng.integers(0, n_s, size=n_s)
+        seed = int(rng.integers(0, 2**31 - 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # duplicates in the resample
+            model = fit_kmeans(Z_s[boot], k, settings.n_init, settings.max_iter, seed)
+        aris.append(adjusted_rand_score(label_s, nearest_centroid(Z_s, model.cluster_centers_)[0]))
+    stability = float(np.mean(aris)) if aris else None
+
+    # outputs ------------------------------------------------------------------------
+    original = _original_centroids(pre, C)
+    params = {
+        "format": PARAMS_FORMAT,
+        "status": "ok",
+        "preprocessing": pre,
+        "columns": columns,
+        "clusters": [
+            {"cluster_id": int(ids[i]), "name": names[i], "size": int(sizes[i]),
+             "centroid_scaled": [float(v) for v in C[i]], "centroid_original": orig}
+            for i, orig in enumerate(_centroid_original_dicts(pre, original))
+        ],
+        "max_cluster_id": int(max(next_id - 1, ids.max())),
+        "tree": tree,
+    }
+    assignments = _assemble_assignments(data, screen.classifiable, screen.reasons, cls_idx, ids,
+                                        names, label, dist, margin, tree_pred)
+    k_sel = build_frame({
+        "k": [r.k for r in results],
+        "inertia": [r.inertia for r in results],
+        "silhouette": [r.silhouette for r in results],
+        "calinski_harabasz": [r.calinski_harabasz for r in results],
+        "davies_bouldin": [r.davies_bouldin for r in results],
+        "is_elbow": [r.k == elbow for r in results],
+        "is_chosen": [r.k == k for r in results],
+        "selection_reason": [row_reasons[r.k] for r in results],
+    }, "k_selection")
+    centroids = _centroids_frame(ids, names, C, pre, original, profile)
+    pre_frame = preprocessing_frame(pre)
+    row = dict(base)
+    row.update({
+        "k": int(k),
+        "k_selection_reason": k_reason,
+        "n_classified": n_cls,
+        "n_unclassified": data.n - n_cls,
+        "n_training_sample": n_s,
+        "inertia": _none_if_nan(chosen.inertia),
+        "silhouette": _none_if_nan(chosen.silhouette),
+        "calinski_harabasz": _none_if_nan(chosen.calinski_harabasz),
+        "davies_bouldin": _none_if_nan(chosen.davies_bouldin),
+        "tree_fidelity": tree_fidelity,
+        "stability_ari": _none_if_nan(stability),
+        "feature_importances_json": dumps(dict(zip(columns, tree["importances"]))),
+        "notes_json": dumps(notes),
+        "params_json": dumps(params),
+    })
+    tables = {"k_selection": k_sel, "centroids": centroids, "rules": rules, "lineage": lineage,
+              "preprocessing": pre_frame}
+    for key, df in tables.items():
+        row[f"{key}_json"] = frame_to_json(df)
+    row = {key: row[key] for key in REGISTRY_KEYS}
+    return TrainingResult(row, assignments, **tables)
+
+
+def _no_model(base: dict, data: InputData, classifiable: np.ndarray, reasons: np.ndarray,
+              reason: str, checked: list[str], settings: ClusteringSettings, notes: list[str],
+              prev_ids: list[int], next_id: int) -> TrainingResult:
+    """Result of a run that could not cluster: nobody is classified."""
+    notes = [*notes, f"no clusters: {reason}"]
+    params = {
+        "format": PARAMS_FORMAT,
+        "status": "no_model",
+        "reason": reason,
+        "checked_numeric": list(checked),
+        "null_strategy": settings.null_strategy,
+        "clusters": [],
+        "max_cluster_id": next_id - 1,
+    }
+    _, lineage = assign_cluster_ids(np.zeros((0, 0)), np.zeros(0, dtype=np.int64), prev_ids, None,
+                                    next_id, settings.new_cluster_max_distance)
+    none = np.zeros(len(classifiable), dtype=bool)
+    reasons = np.where(classifiable, reason, reasons)
+    assignments = _assemble_assignments(data, none, reasons, np.zeros(0, dtype=np.int64),
+                                        np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64),
+                                        np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+    tables = {"k_selection": _empty("k_selection"), "centroids": _empty("centroids"),
+              "rules": _empty("rules"), "lineage": lineage, "preprocessing": _empty("preprocessing")}
+    row = dict(base)
+    row.update({
+        "k": None, "k_selection_reason": f"no clusters: {reason}",
+        "n_classified": 0, "n_unclassified": data.n, "n_training_sample": 0,
+        "inertia": None, "silhouette": None, "calinski_harabasz": None, "davies_bouldin": None,
+        "tree_fidelity": None, "stability_ari": None,
+        "feature_importances_json": dumps({}), "notes_json": dumps(notes),
+        "params_json": dumps(params),
+    })
+    for key, df in tables.items():
+        row[f"{key}_json"] = frame_to_json(df)
+    row = {key: row[key] for key in REGISTRY_KEYS}
+    return TrainingResult(row, assignments, **tables)
+
+
+# ---------------------------------------------------------------------------
+# scoring
+# ---------------------------------------------------------------------------
+def score_customers(frame: pd.DataFrame, registry_row: Mapping) -> pd.DataFrame:
+    """Assign customers with a stored model (no refit).
+
+    Uses only ``registry_row["params_json"]``: the stored preprocessing,
+    centroids, names and tree.  On the training frame the result equals
+    ``TrainingResult.assignments``.  A customer with a missing value in a
+    used numeric feature is unclassified (``null_strategy="unclassified"``)
+    or imputed with the stored median; unseen categorical levels map to
+    ``"__other__"``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame, shape (n_customers, n_columns)
+        ``customer_id`` plus the feature columns used by the model.
+    registry_row : dict
+        A ``registry_row`` (e.g. the latest row of the registry table).
+
+    Returns
+    -------
+    pandas.DataFrame, shape (n_customers, 8)
+        Same columns as ``TrainingResult.assignments``, in ``customer_id``
+        order.
+
+    Raises
+    ------
+    ValueError
+        If the row is malformed or the frame lacks a used column, has null
+        or duplicate ids, or a non-numeric numeric feature.
+    """
+    version, params = _parse_row(registry_row, "registry_row")
+    if params.get("status") == "no_model":
+        checked = list(params["checked_numeric"])
+        data = prepare_input(frame, checked, [])
+        classifiable, reasons = classifiable_rows(data.X, checked, params["null_strategy"])
+        reasons = np.where(classifiable, params["reason"], reasons)
+        none = np.zeros(data.n, dtype=bool)
+        e = np.zeros(0, dtype=np.int64)
+        return _assemble_assignments(data, none, reasons, e, e, [], e, np.zeros(0), np.zeros(0), e)
+    pre = params["preprocessing"]
+    num = [p["feature"] for p in pre["numeric"]]
+    data = prepare_input(frame, num, [c["feature"] for c in pre["categorical"]])
+    classifiable, reasons = classifiable_rows(data.X, num, pre["null_strategy"])
+    cls_idx = np.flatnonzero(classifiable)
+    codes = [category_codes(data.categorical[c["feature"]], c["levels"])[cls_idx]
+             for c in pre["categorical"]]
+    X_cls = impute(pre, data.X[cls_idx])
+    Z = transform(pre, X_cls, codes)
+    clusters = params["clusters"]
+    C = np.asarray([c["centroid_scaled"] for c in clusters], dtype=np.float64)
+    ids = np.asarray([c["cluster_id"] for c in clusters], dtype=np.int64)
+    label, dist, margin = nearest_centroid(Z, C)
+    tree_pred = tree_predict(params["tree"], tree_matrix(X_cls, codes, pre["categorical"]))
+    return _assemble_assignments(data, classifiable, reasons, cls_idx, ids,
+                                 [c["name"] for c in clusters], label, dist, margin, tree_pred)
+
+
+def tables_from_registry_row(row: Mapping) -> dict[str, pd.DataFrame]:
+    """Rebuild the diagnostic tables stored in a registry row.
+
+    Parameters
+    ----------
+    row : dict
+        A ``registry_row``.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Keys ``k_selection, centroids, rules, lineage, preprocessing``; each
+        frame has the columns of the corresponding :class:`TrainingResult`
+        attribute with ``model_version`` (int64) prepended.
+    """
+    if isinstance(row, pd.Series):
+        row = row.to_dict()
+    if not isinstance(row, Mapping):
+        raise ValueError(f"row must be a registry row (dict), got {type(row).__name__}")
+    missing = [k for k in ("model_version", *(f"{t}_json" for t in TABLE_KEYS)) if k not in row]
+    if missing:
+        raise ValueError(f"registry row lacks key(s): {', '.join(missing)}")
+    version = int(row["model_version"])
+    out = {}
+    for key in TABLE_KEYS:
+        df = frame_from_json(row[f"{key}_json"], key)
+        df.insert(0, "model_version", np.full(len(df), version, dtype=np.int64))
+        out[key] = df
+    return out
