@@ -199,7 +199,7 @@ def _fmt(t: float, integer: bool) -> str:
     return str(int(math.floor(t))) if integer else f"{t:.2f}"
 
 
-def _level_text(level: str) -> str:
+def level_text(level: str) -> str:
     if level == MISSING_LEVEL:
         return "(missing)"
     if level == OTHER_LEVEL:
@@ -263,9 +263,13 @@ def _rule(path: list[tuple[int, bool, float]], specs: list[dict], kept: dict[str
         d = cat[source]
         q = quote_identifier(source)
         levels_sql = ", ".join(quote_literal(v) for v in kept[source])
+        if d["eq"] is None:  # excluding every level but one is an equality
+            left = [v for v in [*kept[source], OTHER_LEVEL, MISSING_LEVEL] if v not in d["neq"]]
+            if len(left) == 1:
+                d["eq"] = left[0]
         if d["eq"] is not None:
             lv = d["eq"]
-            texts.append(f"{source} = {_level_text(lv)}")
+            texts.append(f"{source} = {level_text(lv)}")
             if lv == MISSING_LEVEL:
                 sqls.append(f"{q} is null")
             elif lv == OTHER_LEVEL:
@@ -275,9 +279,9 @@ def _rule(path: list[tuple[int, bool, float]], specs: list[dict], kept: dict[str
             continue
         neq = sorted(set(d["neq"]), key=lambda v: (v in (OTHER_LEVEL, MISSING_LEVEL), v))
         if len(neq) == 1:
-            texts.append(f"{source} != {_level_text(neq[0])}")
+            texts.append(f"{source} != {level_text(neq[0])}")
         else:
-            texts.append(f"{source} not in ({', '.join(_level_text(v) for v in neq)})")
+            texts.append(f"{source} not in ({', '.join(level_text(v) for v in neq)})")
         regular = [v for v in neq if v not in (OTHER_LEVEL, MISSING_LEVEL)]
         if len(regular) == 1:
             sqls.append(f"({q} is null or {q} <> {quote_literal(regular[0])})")

@@ -125,7 +125,8 @@ def name_clusters(cluster_ids: list[int], profile: Profile) -> list[str]:
     level's indicator, ``(share - p) / sqrt(p (1 - p))``.  Up to three
     qualifying features, by strength descending (ties by feature name), give
     words from :data:`VOCABULARY` (``"high f"``/``"low f"`` for other numeric
-    features, ``"feature=level"`` for categoricals), joined by ``" · "`` with
+    features, ``"feature=level"`` for categoricals, with ``(other)`` /
+    ``(missing)`` for the pseudo-levels), joined by ``" · "`` with
     only the first letter capitalised.  No qualifying feature gives
     ``"Average"``.  Repeated names get ``" (2)"``, ``" (3)"``... in
     ``cluster_id`` order.
@@ -156,7 +157,9 @@ def name_clusters(cluster_ids: list[int], profile: Profile) -> list[str]:
             s, p = float(share[top]), float(c["population_share"][top])
             if s >= CAT_MIN_SHARE and s >= CAT_MIN_LIFT * p:
                 strength = (s - p) / math.sqrt(p * (1 - p)) if 0 < p < 1 else math.inf
-                cands.append((-strength, c["feature"], f"{c['feature']}={c['levels'][top]}"))
+                level = c["levels"][top]
+                shown = {OTHER_LEVEL: "(other)", MISSING_LEVEL: "(missing)"}.get(level, level)
+                cands.append((-strength, c["feature"], f"{c['feature']}={shown}"))
         cands.sort(key=lambda t: (t[0], t[1]))
         words = [w for _, _, w in cands[:MAX_WORDS]]
         name = " · ".join(words) if words else "Average"

@@ -337,7 +337,7 @@ def category_codes(values: pd.Series, levels: list[str]) -> np.ndarray:
     -------
     ndarray of int64, shape (n,)
     """
-    codes = pd.Categorical(values, categories=levels).codes.astype(np.int64)
+    codes = pd.Index(levels, dtype=object).get_indexer(values).astype(np.int64)
     codes[codes < 0] = len(levels)  # unseen level -> __other__
     codes[values.isna().to_numpy()] = len(levels) + 1
     return codes
