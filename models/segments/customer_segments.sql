@@ -15,6 +15,12 @@ rfm_segment_names as (
 
 ),
 
+rfm_segment_descriptions as (
+
+    select * from {{ ref('rfm_segment_descriptions') }}
+
+),
+
 business_segments as (
 
     select * from {{ ref('int_customers_business_segmented') }}
@@ -63,6 +69,7 @@ final as (
             when not rfm_named.has_purchases then {{ quote_literal(var('rfm_no_purchase_segment')) }}
             else rfm_segment_names.rfm_segment
         end as rfm_segment,
+        rfm_segment_descriptions.description as rfm_segment_description,
         rfm_named.rfm_cell,
         rfm_named.recency_score,
         rfm_named.frequency_score,
@@ -87,6 +94,11 @@ final as (
     left join rfm_segment_names
         on rfm_named.recency_score = rfm_segment_names.recency_score
         and rfm_named.frequency_monetary_score = rfm_segment_names.frequency_monetary_score
+    left join rfm_segment_descriptions
+        on case
+            when not rfm_named.has_purchases then {{ quote_literal(var('rfm_no_purchase_segment')) }}
+            else rfm_segment_names.rfm_segment
+        end = rfm_segment_descriptions.rfm_segment
     left join business_segments
         on rfm_named.customer_id = business_segments.customer_id
     left join customer_clusters
