@@ -50,9 +50,14 @@ def quote_literal(value: str) -> str:
 
 def sql_double(x: float) -> str:
     """SQL literal that DuckDB reads as exactly the double ``x``."""
-    text = repr(float(x))
-    if "e" in text or "n" in text:  # exponent form is parsed as DOUBLE
-        return text if "n" not in text else f"CAST('{text}' AS DOUBLE)"
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"cannot write a non-finite threshold as SQL, got {x!r}")
+    text = repr(x)
+    if "e" in text:  # exponent form is parsed as DOUBLE (correctly rounded)
+        return text
+    # a plain decimal literal is parsed as DECIMAL; with <= 15 significant digits its
+    # conversion to DOUBLE is a single correctly rounded division, hence exact
     digits = text.replace("-", "").replace(".", "").strip("0")
     return text if len(digits) <= 15 else f"CAST('{text}' AS DOUBLE)"
 

@@ -78,7 +78,19 @@ class TrainingResult:
         is_elbow, is_chosen, selection_reason``.
     centroids : pandas.DataFrame
         ``cluster_id, cluster_name, feature_name, scaled_value,
-        original_value, population_mean, population_std, z_score``.
+        original_value, population_mean, population_std, z_score``; one row
+        per cluster and model input column (``feature_name`` as in
+        ``preprocessing``).  ``scaled_value`` is the k-means centroid.
+        ``original_value`` is the centroid in the units of the input column
+        (scaling and signed log inverted; for a level indicator: the
+        centroid's share of that level).  ``population_mean`` /
+        ``population_std`` (ddof=0) describe all classified customers in
+        original units (for a level: share ``p`` and ``sqrt(p (1 - p))``),
+        and ``z_score`` is ``(cluster mean - population_mean) /
+        population_std`` computed from the cluster's members; it is the
+        quantity used for the names (so it is not derived from
+        ``original_value``, which for log features is closer to a
+        geometric mean).
     rules : pandas.DataFrame
         ``cluster_id, leaf_id, rule_text, rule_sql, n_customers, support,
         precision``.
@@ -336,8 +348,11 @@ def train_segmentation(
        (vectorised), with distance and margin to the second nearest.
     f. Stable ids (:func:`matching.assign_cluster_ids`) against ``previous``.
     g. Names (:func:`naming.name_clusters`).
-    h. Explanation tree and rules (:mod:`explain`); ``tree_fidelity`` is its
-       accuracy against the k-means ids on all classifiable customers.
+    h. Explanation tree and rules (:mod:`explain`), fitted on the training
+       sample with ``min_samples_leaf = max(1, min(tree_min_samples_leaf,
+       n_sample // (2 k)))`` so that tiny data can still split;
+       ``tree_fidelity`` is its accuracy against the k-means ids on all
+       classifiable customers.
     i. Stability: mean adjusted Rand index between the final labels of the
        training sample and ``stability_bootstraps`` KMeans refits on
        bootstrap resamples (seeds from the same generator).

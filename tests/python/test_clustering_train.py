@@ -86,6 +86,21 @@ def test_outputs_are_identical_on_rerun_and_under_row_shuffling(four_blobs):
         assert strip(other.registry_row) == strip(first.registry_row)
 
 
+def test_identical_under_shuffling_with_sampling_categoricals_and_imputation():
+    frame, _ = blobs(3, n=1500, seed=9)
+    rng = np.random.default_rng(9)
+    frame["gender"] = rng.choice(["F", "M", None], len(frame))
+    frame.loc[rng.random(len(frame)) < 0.05, "f3"] = np.nan
+    settings = {**FAST, "categorical_features": ["gender"], "null_strategy": "impute_median",
+                "training_sample_size": 400, "k_max": 5}
+    first = train_segmentation(frame, settings, trained_at="a")
+    shuffled = frame.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    again = train_segmentation(shuffled, settings, trained_at="b")
+    pd.testing.assert_frame_equal(again.assignments, first.assignments)
+    assert {**again.registry_row, "trained_at": "a"} == first.registry_row
+    assert first.registry_row["n_training_sample"] == 400
+
+
 def test_registry_row_contents(four_blobs):
     _, _, result = four_blobs
     row = result.registry_row
@@ -215,6 +230,8 @@ def test_kneedle_elbow_and_choice_rule():
     assert choose_k(results, [2, 3, 4, 5, 6, 7], None)[0] == 3  # tie -> smaller k
     k, _, reason, _ = choose_k(results, [2, 3, 4, 5, 6, 7], 6)
     assert k == 6 and "set by var n_clusters" in reason
+    k, elbow, reason, _ = choose_k(results[2:3], [4], None)  # k_min == k_max
+    assert (k, elbow) == (4, 4) and "only candidate" in reason
 
 
 NEAREST_SQL = """
