@@ -12,6 +12,11 @@ tables_from_registry_row(row)
     Diagnostic tables stored in a registry row.
 training_fingerprint(frame, settings)
     Hash of settings and data, to skip a retrain when nothing changed.
+
+The submodules (``settings``, ``inputs``, ``preprocessing``, ``kselection``,
+``naming``, ``explain``, ``matching``, ``pipeline``) hold the building blocks
+of the pipeline.  Only the names above validate their inputs; the building
+blocks assume the validated, sorted data the pipeline hands them.
 """
 
 from .pipeline import (

@@ -9,6 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+#: pandas >= 3 has a dedicated string dtype ("str", missing = NaN); older
+#: pandas would turn None into the text "None" with astype("str").
+PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+
 OTHER_LEVEL = "__other__"
 MISSING_LEVEL = "__missing__"
 
@@ -120,6 +124,25 @@ def frame_from_json(text: str, schema: str) -> pd.DataFrame:
     return build_frame({c: [row[i] for row in obj["data"]] for i, c in enumerate(obj["columns"])}, schema)
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """Values as strings (``str(v)``), missing values kept missing.
+
+    Parameters
+    ----------
+    values : pandas.Series, shape (n,)
+
+    Returns
+    -------
+    pandas.Series, shape (n,)
+        ``str`` dtype on pandas >= 3, object dtype otherwise.
+    """
+    na = values.isna().to_numpy()
+    out = np.full(len(values), None, dtype=object)
+    out[~na] = values[~na].astype(str).to_numpy(dtype=object)
+    ser = pd.Series(out, dtype=object)
+    return ser.astype("str") if PANDAS_3 else ser
+
+
 def build_frame(columns: dict[str, Any], schema: str) -> pd.DataFrame:
     """Build an output frame with exactly the columns and dtypes of ``schema``."""
     spec = SCHEMAS[schema]
@@ -130,7 +153,8 @@ def build_frame(columns: dict[str, Any], schema: str) -> pd.DataFrame:
             out[name] = values
         elif dtype in ("str",):
             ser = pd.Series(values, dtype=object)
-            out[name] = ser.where(ser.notna(), None).astype("str")
+            ser = ser.where(ser.notna(), None)
+            out[name] = ser.astype("str") if PANDAS_3 else ser
         elif dtype in ("Int64",):
             out[name] = pd.array(values, dtype="Int64")
         elif dtype == "bool":

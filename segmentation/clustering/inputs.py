@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ._common import as_text
+
 __all__ = ["InputData", "prepare_input"]
 
 ID_COLUMN = "customer_id"
@@ -129,7 +131,7 @@ def prepare_input(
 
     cats = {}
     for name in present_cat:
-        cats[name] = frame[name].astype("str").take(order).reset_index(drop=True)
+        cats[name] = as_text(frame[name].take(order).reset_index(drop=True))
 
     return InputData(
         customer_id=ids.take(order).reset_index(drop=True),

@@ -11,6 +11,7 @@ import pytest
 from sklearn.tree import DecisionTreeClassifier
 
 from segmentation.clustering import train_segmentation
+from segmentation.clustering._common import as_text
 from segmentation.clustering.explain import (
     fit_tree,
     float32_split,
@@ -152,7 +153,7 @@ def _check_rules_in_duckdb(frame: pd.DataFrame, numeric: list[str], settings: di
     unclassified = settings.get("null_strategy", "unclassified") == "unclassified"
     keep = ~np.isnan(X).any(axis=1) if unclassified else np.ones(len(X), bool)
     evaluation, X = evaluation[keep].reset_index(drop=True), impute(pre, X[keep])
-    codes = [category_codes(evaluation[c["feature"]].astype("str"), c["levels"])
+    codes = [category_codes(as_text(evaluation[c["feature"]]), c["levels"])
              for c in pre["categorical"]]
     expected_leaf = tree_apply(tree, tree_matrix(X, codes, pre["categorical"]))
 
