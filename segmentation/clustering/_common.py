@@ -55,7 +55,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "rule_sql": "str",
         "n_customers": "int64",
         "support": "float64",
-        "precision": "float64",
+        "leaf_precision": "float64",
     },
     "lineage": {
         "cluster_id": "Int64",

@@ -326,7 +326,7 @@ def tree_rules(tree: dict, specs: list[dict], kept: dict[str, list[str]], Xt: np
     -------
     pandas.DataFrame
         Columns ``cluster_id, leaf_id, rule_text, rule_sql, n_customers,
-        support, precision``, ordered by cluster_id then leaf_id.
+        support, leaf_precision``, ordered by cluster_id then leaf_id.
     """
     integer = [bool(np.all(Xt[:, j] == np.floor(Xt[:, j]))) for j in range(Xt.shape[1])]
     leaves = tree_apply(tree, Xt)
@@ -341,5 +341,5 @@ def tree_rules(tree: dict, specs: list[dict], kept: dict[str, list[str]], Xt: np
         rows.append((int(node_class[leaf]), int(leaf), text, sql, n_leaf,
                      n_leaf / len(y), float(hits[leaf] / n_at[leaf]) if n_at[leaf] else float("nan")))
     rows.sort(key=lambda r: (r[0], r[1]))
-    names = ["cluster_id", "leaf_id", "rule_text", "rule_sql", "n_customers", "support", "precision"]
+    names = ["cluster_id", "leaf_id", "rule_text", "rule_sql", "n_customers", "support", "leaf_precision"]
     return build_frame({c: [r[i] for r in rows] for i, c in enumerate(names)}, "rules")

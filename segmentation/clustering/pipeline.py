@@ -93,7 +93,7 @@ class TrainingResult:
         geometric mean).
     rules : pandas.DataFrame
         ``cluster_id, leaf_id, rule_text, rule_sql, n_customers, support,
-        precision``.
+        leaf_precision``.
     lineage : pandas.DataFrame
         ``cluster_id, previous_cluster_id, status, centroid_distance``.
     preprocessing : pandas.DataFrame

@@ -107,7 +107,7 @@ def test_rule_text_merges_conditions_and_formats_numbers():
     assert rules["cluster_id"].tolist() == [1, 1, 2]
     assert rules["n_customers"].tolist() == [3, 4, 3]
     np.testing.assert_allclose(rules["support"], [0.3, 0.4, 0.3])
-    assert (rules["precision"] == 1.0).all()
+    assert (rules["leaf_precision"] == 1.0).all()
     # 2.5 + half a float32 ulp (2**-23); 2.5 has an even float32 mantissa, hence "<="
     assert rules["rule_sql"].tolist()[0] == "\"x\" <= CAST('2.5000001192092896' AS DOUBLE)"
     decimals = _rules_1d(np.arange(10) / 10, y)
