@@ -5,6 +5,8 @@
       categorical:  z = weight / sqrt(2) when the customer's level (unknown -> '__other__',
                     null -> '__missing__') equals the column's level, else 0
     then the squared Euclidean distance to each centroid; ties go to the lower cluster_id.
+    Distances are rounded to 1e-9: a parallel SQL sum adds in no fixed order, and the last
+    bits would otherwise differ between identical reruns.
     Customers with a feature that cannot be computed get no row (they are unclassified).
     Returns a select with: customer_id, cluster_id, distance_to_centroid, distance_to_second.
 -#}
@@ -196,8 +198,8 @@ nearest as (
     select
         customer_id,
         max(case when distance_rank = 1 then cluster_id end) as cluster_id,
-        sqrt(max(case when distance_rank = 1 then squared_distance end)) as distance_to_centroid,
-        sqrt(max(case when distance_rank = 2 then squared_distance end)) as distance_to_second
+        round(sqrt(max(case when distance_rank = 1 then squared_distance end)), 9) as distance_to_centroid,
+        round(sqrt(max(case when distance_rank = 2 then squared_distance end)), 9) as distance_to_second
     from ranked
     group by 1
 
