@@ -259,11 +259,16 @@ def test_customer_in_orders_missing_from_customers(scratch):
 
 
 def test_mapped_column_missing_from_the_file(scratch):
-    project, result = build_case(scratch, "bad_mapping", base_customers(), base_orders(), {
-        "orders_input": {"file": "placeholder", "columns": {"amount": "Amount_EUR"}}},
-        select=("stg_orders",))
-    # build_case's own orders file is replaced by the bad mapping's: point it back at a real file.
+    folder = scratch / "bad_mapping"
+    folder.mkdir()
+    orders_file = write_csv(folder / "orders.csv", ORDER_COLUMNS, base_orders())
+    project = DbtProject(PROJECT_DIR, database=folder / "case.duckdb", target_path=scratch / "target")
+    result = project.dbt("build", "--select", "stg_orders", vars={
+        "orders_input": {"file": str(orders_file), "columns": {"amount": "Amount_EUR"}}})
     assert not result.success
+    message = project.messages(result)
+    assert "maps amount to the column 'Amount_EUR'" in message
+    assert "order_id, customer_id, ordered_at, amount, quantity, status" in message
 
 
 # --- hostile configuration ------------------------------------------------------------
