@@ -95,3 +95,22 @@ def test_mall_customers_segmented_by_configuration_alone(tmp_path):
     assert (segments["rfm_segment"] == "No Purchases").all()
     rules = project.query("select rule_text from cluster_rules")
     assert rules["rule_text"].str.contains("Annual_Income(k$)", regex=False).any()
+
+
+def test_categorical_features_score_identically_in_sql(project_copy):
+    """Weighted one-hot gender and country: the build's agreement tests cover them too."""
+    project_copy.dbt("build", "--exclude-resource-type", "unit_test", vars={
+        "cluster_categorical_features": ["gender", "country"], "cluster_categorical_max_levels": 3,
+        "cluster_null_strategy": "impute_median"}, expect_success=True)
+    preprocessing = project_copy.query("select * from cluster_preprocessing where kind = 'categorical'")
+    assert set(preprocessing["source_column"]) == {"gender", "country"}
+    assert "__other__" in set(preprocessing["level"]) and "__missing__" in set(preprocessing["level"])
+    both = project_copy.query("""
+        select p.cluster_id, p.segment_status, s.nearest_cluster_id, p.tree_cluster_id, s.tree_cluster_id as sql_tree
+        from customer_clusters p join cluster_assignments_sql s using (customer_id)""")
+    classified = both[both["segment_status"] == "classified"]
+    # impute_median fills every missing value - even the recency of customers who never
+    # bought - with the training median, so nobody is left unclassified.
+    assert len(classified) == len(both) == 2002
+    assert (classified["cluster_id"] == classified["nearest_cluster_id"]).all()
+    assert (classified["tree_cluster_id"] == classified["sql_tree"]).all()
