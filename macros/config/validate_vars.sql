@@ -14,6 +14,8 @@
         'n_clusters', 'cluster_n_init', 'cluster_max_iter', 'random_state', 'training_sample_size',
         'silhouette_sample_size', 'tree_max_depth', 'tree_min_samples_leaf', 'stability_bootstraps',
         'new_cluster_max_distance', 'min_cluster_share', 'min_tree_fidelity',
+        'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
+        'segment_max_psi', 'segment_max_churn',
     ] + (var('extra_known_vars', []) or []) -%}
     {%- set given = invocation_args_dict.get('vars') or {} -%}
     {%- if given is string -%}{%- set given = fromyaml(given) or {} -%}{%- endif -%}
