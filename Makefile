@@ -36,3 +36,16 @@ demo-data: $(STAMP)
 
 clean:
 	rm -rf target logs segmentation.duckdb segmentation.duckdb.wal
+
+# Fill the segment history (docs/history.md): rebuild segments, snapshot and history tables
+# at the first of every month from FROM to TO, oldest first, then run the history tests.
+#   make replay FROM=2025-01-01 TO=2026-10-01 [RESET=1] [CLUSTERING=train] [VARS=file.yml]
+# RESET=1 drops the snapshot and history tables first. CLUSTERING=score (default) trains one
+# cluster model at TO and scores every month with it; train retrains at every month.
+FROM ?= 2025-01-01
+TO ?= 2026-10-01
+CLUSTERING ?= score
+.PHONY: replay
+replay: $(STAMP)
+	$(BIN)/python scripts/replay.py --from $(FROM) --to $(TO) --clustering $(CLUSTERING) \
+		$(if $(VARS),--vars-file $(VARS),) $(if $(RESET),--reset,)
