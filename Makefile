@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 VARS ?=
 DBT_VARS := $(if $(VARS),--vars "$$(cat $(VARS))",)
 
-.PHONY: run test install docs demo-data clean
+.PHONY: run test install docs demo-data clean charts export audiences chromium
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,15 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/dbt build $(DBT_VARS)
+	$(BIN)/python scripts/render_charts.py
+	$(BIN)/python scripts/export_marts.py
 
-test: $(STAMP)
-	$(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
+test: $(STAMP) chromium
+	SEGMENTATION_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
 
 docs: $(STAMP)
-	$(BIN)/dbt docs generate $(DBT_VARS)
+	$(BIN)/python scripts/render_charts.py
+	$(BIN)/dbt docs generate --static $(DBT_VARS)
 
 # Regenerate the committed demo seeds (deterministic: same bytes every time).
 demo-data: $(STAMP)
@@ -49,3 +52,26 @@ CLUSTERING ?= score
 replay: $(STAMP)
 	$(BIN)/python scripts/replay.py --from $(FROM) --to $(TO) --clustering $(CLUSTERING) \
 		$(if $(VARS),--vars-file $(VARS),) $(if $(RESET),--reset,)
+
+# Charts for the docs (assets/*.png) from the built database; `make run` and `make docs` run
+# it. Without a database it keeps the committed demo charts.
+charts: $(STAMP)
+	$(BIN)/python scripts/render_charts.py
+
+# The marts as Parquet for BI tools (exports/marts/*.parquet, each file replaced atomically);
+# `make run` runs it after every build. See README "Query it from a BI tool".
+export: $(STAMP)
+	$(BIN)/python scripts/export_marts.py
+
+# One audience file per segment for a marketing tool (exports/audiences/<type>/<segment>.csv
+# and an index, audiences.csv):  make audiences [CONSENT=1] [FORMAT=parquet]
+FORMAT ?= csv
+audiences: $(STAMP)
+	$(BIN)/python scripts/export_audiences.py --format $(FORMAT) $(if $(CONSENT),--consent-only,)
+
+# Headless Chromium for the docs browser test (tests/python/test_docs_browser.py), from
+# Debian's packages when missing. CI starts from a clean machine as root; elsewhere sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
