@@ -576,7 +576,7 @@ def cluster_projection_figure(points: np.ndarray, cluster_ids: np.ndarray, clust
     return fig
 
 
-def segment_cards_figure(cards: pd.DataFrame, segmentation_type: str, ncols: int = 3) -> Figure:
+def segment_cards_figure(cards: pd.DataFrame, segmentation_type: str, ncols: int = 2) -> Figure:
     """One card per segment: size, revenue share, rules, profile and suggested action.
 
     Parameters
@@ -587,7 +587,7 @@ def segment_cards_figure(cards: pd.DataFrame, segmentation_type: str, ncols: int
         columns of :data:`CARD_FEATURES`.
     segmentation_type : {'rfm', 'business', 'cluster'}
     ncols : int
-        Cards per row.
+        Cards per row (2 keeps the text readable at the width of the docs pages).
 
     Returns
     -------

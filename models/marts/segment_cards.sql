@@ -303,7 +303,16 @@ final as (
         profiles_scored.revenue,
         profiles_scored.revenue_share,
         cast(described.description as {{ text }}) as description,
-        cast(segment_rules.rules_text as {{ text }}) as rules_text,
+        cast(coalesce(
+            segment_rules.rules_text,
+            case
+                when profiles_scored.segmentation_type = 'cluster' then
+                    'no leaf of the explanation tree predicts this cluster (it is small or overlaps'
+                    || ' others), so there is no rule in words: its customers are the ones nearest'
+                    || ' to its centre (see the profile and cluster_centroids)'
+                else 'no rule recorded for this segment'
+            end
+        ) as {{ text }}) as rules_text,
         cast(profile_texts.profile_text as {{ text }}) as profile_text,
         {%- for feature in features %}
         cast(profiles_scored.z_{{ feature }} as {{ type_double() }}) as z_{{ feature }},
