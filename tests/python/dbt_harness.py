@@ -83,7 +83,7 @@ class DbtProject:
             lines.append(f"exception: {result.exception}")
         for node in getattr(result.result, "results", None) or []:
             status = str(getattr(node, "status", ""))
-            if status.lower() not in ("success", "pass"):
+            if status.lower() not in ("success", "pass", "no-op"):  # exposures run as no-op
                 lines.append(f"{node.node.unique_id}: {status}: {getattr(node, 'message', '')}")
         return "\n".join(lines) or "no failing nodes reported"
 

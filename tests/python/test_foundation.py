@@ -15,7 +15,7 @@ def test_demo_build_runs_data_and_unit_tests(demo_build):
     results = pd.read_json(demo_build.target_path / "run_results.json", typ="series")["results"]
     kinds = pd.Series([r["unique_id"].split(".")[0] for r in results]).value_counts()
     statuses = {r["status"] for r in results}
-    assert statuses <= {"success", "pass"}, statuses
+    assert statuses <= {"success", "pass", "no-op"}, statuses  # exposures run as no-op nodes
     assert kinds.get("unit_test", 0) >= 6
     assert kinds.get("test", 0) >= 30
 
