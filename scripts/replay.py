@@ -160,6 +160,13 @@ def replay(dates: Sequence[dt.date], *, clustering: str = "score", base_vars: di
     if reset:
         run("reset", ["run-operation", "reset_history"], {})
         echo("history dropped (snapshot and models/history)")
+    step_vars = {"as_of_date": dates[0].isoformat(), "clustering_mode": clustering}
+    latest = _latest_history_date(run, step_vars)
+    if latest is not None and latest > dates[0]:
+        # Checked before anything is built (in particular before a cluster model is trained).
+        raise DbtStepError(f"the history already holds the as-of date {latest}, after the first replayed date "
+                           f"{dates[0]}; history is built in date order. Replay from a later date, or rebuild "
+                           "it from the start with --reset (make replay ... RESET=1).")
     run("seeds", ["seed", "--select", "+customer_segments,resource_type:seed"], {})
     if clustering == "score":
         last = dates[-1].isoformat()
@@ -198,6 +205,20 @@ def replay(dates: Sequence[dt.date], *, clustering: str = "score", base_vars: di
     total = time.perf_counter() - started
     echo(f"replayed {len(dates)} as-of dates ({dates[0]} .. {dates[-1]}) in {total:.0f} s")
     return {"dates": dates, "seconds": total, "step_seconds": step_seconds, "test_results": test_results}
+
+
+def _latest_history_date(run: Callable[..., Any], step_vars: dict[str, Any]) -> dt.date | None:
+    """The latest as-of date in segment_size_history, or None when there is no history yet."""
+    query = ("{%- set relation = load_relation(ref('segment_size_history')) -%}"
+             "{%- if relation is not none -%}"
+             "select cast(max(as_of_date) as {{ dbt.type_string() }}) as latest from {{ relation }}"
+             "{%- else -%}"
+             "select cast(null as {{ dbt.type_string() }}) as latest"
+             "{%- endif -%}")
+    result = run("reading the history", ["show", "--inline", query, "--output", "json", "--log-level", "none"],
+                 step_vars)
+    latest = result.result.results[0].agate_table.rows[0][0]
+    return None if latest is None else dt.date.fromisoformat(str(latest)[:10])
 
 
 def _check_history_dates(run: Callable[..., Any], dates: Sequence[dt.date], step_vars: dict[str, Any]) -> None:

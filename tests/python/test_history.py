@@ -328,12 +328,15 @@ def test_replay_fills_the_history_month_by_month_with_one_model(project_copy, tm
     lines: list[str] = []
     env = {"SEGMENTATION_DUCKDB_PATH": str(project_copy.database), "DBT_PROFILES_DIR": str(project_copy.project_dir),
            "DBT_LOG_PATH": str(tmp_path / "logs"), "SEGMENTATION_THREADS": "2"}
+    options = dict(project_dir=project_copy.project_dir, target_path=tmp_path / "target", echo=lines.append,
+                   base_vars={"orders_input": {"file": str(orders)}, "customers_input": {"file": str(everyone)},
+                              **TINY_CLUSTERING})
     with _environment(env):
         try:
-            outcome = replay.replay(dates, project_dir=project_copy.project_dir, target_path=tmp_path / "target",
-                                    base_vars={"orders_input": {"file": str(orders)},
-                                               "customers_input": {"file": str(everyone)}, **TINY_CLUSTERING},
-                                    echo=lines.append)
+            outcome = replay.replay(dates, **options)
+            # Replaying earlier months onto this history is refused before anything is built.
+            with pytest.raises(replay.DbtStepError, match="already holds the as-of date 2025-08-01"):
+                replay.replay(replay.month_starts("2025-05-01", "2025-06-01"), **options)
         finally:
             _release_duckdb()
     assert outcome["dates"] == dates and len(outcome["step_seconds"]) == 3
