@@ -114,7 +114,8 @@ def replay(dates: Sequence[dt.date], *, clustering: str = "score", base_vars: di
     reset : bool
         Drop the snapshot and history tables first (``dbt run-operation reset_history``).
     project_dir, target_path : Path
-        The dbt project, and where dbt writes its artifacts (default ``<project>/target``).
+        The dbt project, and where dbt writes its artifacts (default ``$DBT_TARGET_PATH``,
+        else ``<project>/target``).
     run_tests : bool
         After the last step, run the tests of the history tables (the drift tests then
         report on the last date).
@@ -145,7 +146,7 @@ def replay(dates: Sequence[dt.date], *, clustering: str = "score", base_vars: di
     if any(later <= earlier for earlier, later in zip(dates, dates[1:])):
         raise ValueError(f"dates must be strictly increasing (history is built oldest first), got {dates}")
     project_dir = Path(project_dir)
-    target_path = Path(target_path) if target_path else project_dir / "target"
+    target_path = Path(target_path or os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
     invoke = invoke or _in_process_runner(project_dir, target_path)
     base_vars = {key: value for key, value in (base_vars or {}).items()
                  if key not in ("as_of_date", "clustering_mode")}
@@ -288,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true", help="drop the snapshot and history tables first")
     parser.add_argument("--no-tests", action="store_true", help="skip the history tests after the last step")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR)
-    parser.add_argument("--target-path", type=Path, help="dbt target path (default <project>/target)")
+    parser.add_argument("--target-path", type=Path,
+                        help="dbt target path (default $DBT_TARGET_PATH, else <project>/target)")
     options = parser.parse_args(argv)
     try:
         dates = month_starts(options.first, options.last)
