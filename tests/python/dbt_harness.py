@@ -43,7 +43,11 @@ class DbtProject:
         """Invoke dbt in this process (no 20 s interpreter start-up per call)."""
         from dbt.cli.main import dbtRunner
 
-        cli = list(args) + ["--project-dir", str(self.project_dir),
+        cli = list(args)
+        if "--select" in cli and "--indirect-selection" not in cli:
+            # Partial builds run only the tests whose parents were all built.
+            cli += ["--indirect-selection", "cautious"]
+        cli += ["--project-dir", str(self.project_dir),
                             "--profiles-dir", str(self.project_dir),
                             "--target-path", str(self.target_path),
                             "--log-path", str(self.target_path / "logs"),

@@ -157,7 +157,7 @@ def test_mapped_column_that_does_not_exist_names_the_column(project_copy):
 
 def test_past_as_of_date_reproduces_what_was_known_then(project_copy):
     project_copy.dbt("build", "--select", "+customer_features", "+data_quality_report",
-                     vars={"as_of_date": "2025-06-30"},
+                     "--indirect-selection", "cautious", vars={"as_of_date": "2025-06-30"},
                      expect_success=True)
     as_of = project_copy.query("select * from int_as_of_date")
     assert str(as_of.loc[0, "as_of_date"])[:10] == "2025-06-30"
@@ -173,7 +173,7 @@ def test_past_as_of_date_reproduces_what_was_known_then(project_copy):
 
 
 def test_without_a_customers_input_customers_come_from_orders(project_copy):
-    project_copy.dbt("build", "--select", "+customer_features",
+    project_copy.dbt("build", "--select", "+customer_features", "--indirect-selection", "cautious",
                      vars={"customers_input": {"enabled": False}}, expect_success=True)
     orders = pd.read_csv(PROJECT_DIR / "seeds/demo/demo_orders.csv", dtype=str)
     ids = set(orders.loc[pd.to_datetime(orders["ordered_at"]) <= "2026-10-31 23:59:59", "customer_id"]
