@@ -130,6 +130,9 @@ def test_a_reader_during_a_build_sees_the_last_complete_state_or_a_clear_lock_er
 
     log = tmp_path / "build.log"
     process = _dbt_subprocess(project, {**files, "cluster_n_init": 13}, log)
+    # Read once the build holds the file. (A reader that already holds it when a build
+    # starts makes the *build* fail to lock - see README "Query it from a BI tool".)
+    _wait_for(log, "START sql", process)
     outcomes = {"complete": 0, "locked": 0}
     reader = (
         "import duckdb, sys\n"
