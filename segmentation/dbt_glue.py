@@ -5,11 +5,15 @@ with logic lives in this package, where pytest can reach it.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from segmentation.clustering import (
     ClusteringSettings,
@@ -20,6 +24,44 @@ from segmentation.clustering import (
 )
 
 CLUSTERING_MODES = ("train", "score")
+#: Environment variable: threads for the BLAS and OpenMP pools of NumPy, SciPy and
+#: scikit-learn while a clustering model runs. Default 1: the models run beside DuckDB
+#: (another dbt thread may run SQL on the same cores), and the work is small matrix products
+#: on at most training_sample_size rows; "default" leaves the libraries' own choice.
+PYTHON_THREADS_ENV = "SEGMENTATION_PYTHON_THREADS"
+
+
+def python_thread_limit() -> contextlib.AbstractContextManager:
+    """Context limiting the BLAS/OpenMP thread pools (see :data:`PYTHON_THREADS_ENV`).
+
+    Raises
+    ------
+    ValueError
+        If the variable is neither a positive integer nor ``default``.
+    """
+    value = os.environ.get(PYTHON_THREADS_ENV, "1").strip().lower()
+    if value == "default":
+        return contextlib.nullcontext()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{PYTHON_THREADS_ENV} must be a positive integer or 'default', got {value!r}")
+    return threadpool_limits(limits=int(value))
+
+
+def relation_frame(relation: Any) -> pd.DataFrame:
+    """A DuckDB relation as a pandas DataFrame, column by column through Arrow.
+
+    For the clustering input (text ids, double features) this gives the same frame as
+    ``relation.df()`` in about half the time.
+    """
+    table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
+    if isinstance(table, pa.RecordBatchReader):
+        table = table.read_all()
+    return table.to_pandas()
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A model's result as an Arrow table: DuckDB stores it about twice as fast as a DataFrame."""
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def clustering_settings(settings_json: str) -> tuple[ClusteringSettings, str]:
@@ -68,7 +110,8 @@ def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode:
     if previous is not None and previous.get("fingerprint") == fingerprint:
         return empty_like
     trained_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-    result = train_segmentation(frame, settings, previous=previous, trained_at=trained_at)
+    with python_thread_limit():
+        result = train_segmentation(frame, settings, previous=previous, trained_at=trained_at)
     return pd.DataFrame([result.registry_row])
 
 
@@ -77,7 +120,8 @@ def assign_customers(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFram
     latest = latest_registry_row(registry)
     if latest is None:
         raise ValueError("cluster_models holds no model: the clustering step did not train one")
-    assignments = score_customers(frame, latest)
+    with python_thread_limit():
+        assignments = score_customers(frame, latest)
     assignments.insert(1, "model_version", int(latest["model_version"]))
     return assignments
 

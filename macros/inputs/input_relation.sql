@@ -22,7 +22,9 @@
     The columns the input really has, read from the database (a zero-row query), and the
     mapping from our column names to theirs. Explicitly mapped columns must exist; unmapped
     ones are taken by their own name when present (case-insensitively) and are otherwise
-    null (optional) or an error (required). Returns {our_name: quoted_identifier or none}.
+    null (optional) or an error (required). Returns {'columns': {our_name: quoted_identifier
+    or none}, 'available': [their column names], 'types': {our_name: their database type,
+    upper case, or none when unknown}}; the types let staging skip a text round trip.
 -#}
 {% macro input_columns(kind, relation) %}
     {%- set contract = input_contract(kind) -%}
@@ -34,7 +36,7 @@
     {%- if not execute -%}
         {#- Parsing: no database yet. Pretend every column exists; nothing is run. -#}
         {%- for name in known -%}{%- do resolved.update({name: quote_identifier(mapping.get(name, name))}) -%}{%- endfor -%}
-        {{ return({'columns': resolved, 'available': known}) }}
+        {{ return({'columns': resolved, 'available': known, 'types': {}}) }}
     {%- endif -%}
 
     {%- set probe = run_query('select * from ' ~ relation ~ ' where 1 = 0') -%}
@@ -42,6 +44,9 @@
     {%- set by_lower = {} -%}
     {%- for name in available -%}{%- do by_lower.update({name | lower: name}) -%}{%- endfor -%}
     {%- set var_name = kind ~ '_input' -%}
+
+    {%- set their_types = input_column_types(relation) -%}
+    {%- set types = {} -%}
 
     {%- for name in known -%}
         {%- if name in mapping -%}
@@ -68,5 +73,32 @@
             {%- do resolved.update({name: none}) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return({'columns': resolved, 'available': available}) }}
+    {%- for name, quoted in resolved.items() if quoted is not none -%}
+        {%- for column in available if quote_identifier(column) == quoted -%}
+            {%- do types.update({name: their_types.get(column)}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return({'columns': resolved, 'available': available, 'types': types}) }}
+{% endmacro %}
+
+
+{#-
+    {column name: database type in upper case} of a relation, where the adapter can tell
+    cheaply; {} elsewhere (staging then parses every column as text).
+-#}
+{% macro input_column_types(relation) %}
+    {{ return(adapter.dispatch('input_column_types', 'customer_segmentation')(relation)) }}
+{% endmacro %}
+
+{% macro default__input_column_types(relation) %}
+    {{ return({}) }}
+{% endmacro %}
+
+{% macro duckdb__input_column_types(relation) %}
+    {%- set described = run_query('describe select * from ' ~ relation) -%}
+    {%- set types = {} -%}
+    {%- for row in described.rows -%}
+        {%- do types.update({row['column_name']: row['column_type'] | upper}) -%}
+    {%- endfor -%}
+    {{ return(types) }}
 {% endmacro %}

@@ -14,6 +14,22 @@ as_of as (
 
 ),
 
+{#-
+    Exact duplicates share the fingerprint of their input row. Grouping the lines by that one
+    number is far cheaper than numbering every line within (fingerprint, ids, texts), so only
+    lines whose fingerprint repeats - the copies, and the rare hash collisions - are numbered;
+    every other line is the only copy of itself. Same result as numbering all lines (the
+    fingerprint is never null).
+-#}
+repeated_fingerprints as (
+
+    select source_row_fingerprint
+    from order_lines
+    group by 1
+    having count(*) > 1
+
+),
+
 numbered as (
 
     select
@@ -30,6 +46,19 @@ numbered as (
         ) as copy_number
     from order_lines
     cross join as_of
+    where order_lines.source_row_fingerprint in (select source_row_fingerprint from repeated_fingerprints)
+
+    union all
+
+    select
+        order_lines.*,
+        as_of.as_of_date,
+        1 as copy_number
+    from order_lines
+    cross join as_of
+    where not coalesce(
+        order_lines.source_row_fingerprint in (select source_row_fingerprint from repeated_fingerprints),
+        false)
 
 ),
 

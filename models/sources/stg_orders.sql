@@ -8,6 +8,7 @@
 {%- set relation = input_relation('orders') -%}
 {%- set input = input_columns('orders', relation) -%}
 {%- set col = input['columns'] -%}
+{%- set types = input['types'] -%}
 {%- if col['amount'] is none and (col['quantity'] is none or col['unit_price'] is none) -%}
     {{ exceptions.raise_compiler_error("The orders input needs an amount: map `amount`, or both `quantity` and `unit_price` (amount = quantity * unit_price), in var orders_input.columns. Its columns are: " ~ (input['available'] | join(', '))) }}
 {%- endif -%}
@@ -41,12 +42,12 @@ renamed as (
         {{ clean_text(col['status']) if col['status'] is not none else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as order_status,
         {{ (cancelled_tests | join(' or ')) if cancelled_tests else 'false' }} as is_flagged_cancelled,
         {% if col['amount'] is not none -%}
-        {{ parse_number(col['amount']) }} as amount,
+        {{ parse_number(col['amount'], types.get('amount')) }} as amount,
         {%- else -%}
-        cast({{ parse_number(col['quantity']) }} * {{ parse_number(col['unit_price']) }} as {{ dbt.type_numeric() }}) as amount,
+        cast({{ parse_number(col['quantity'], types.get('quantity')) }} * {{ parse_number(col['unit_price'], types.get('unit_price')) }} as {{ dbt.type_numeric() }}) as amount,
         {%- endif %}
-        {{ parse_number(col['quantity']) if col['quantity'] is not none else 'cast(null as ' ~ dbt.type_numeric() ~ ')' }} as quantity,
-        {{ parse_timestamp(col['ordered_at'], settings['timestamp_format']) }} as ordered_at,
+        {{ parse_number(col['quantity'], types.get('quantity')) if col['quantity'] is not none else 'cast(null as ' ~ dbt.type_numeric() ~ ')' }} as quantity,
+        {{ parse_timestamp(col['ordered_at'], settings['timestamp_format'], types.get('ordered_at')) }} as ordered_at,
         {{ clean_text(col['ordered_at']) }} as ordered_at_text,
         {% if col['amount'] is not none -%}
         {{ clean_text(col['amount']) }} as amount_text,

@@ -12,7 +12,9 @@ with customers_input as (
 
 order_lines as (
 
-    select customer_id from {{ ref('stg_orders') }}
+    {#- The staged ids as stored in int_order_lines_checked (one row per line of stg_orders,
+        see assert_order_lines_conserved): reading the view would parse every line again. -#}
+    select customer_id from {{ ref('int_order_lines_checked') }}
 
 ),
 
