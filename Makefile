@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 VARS ?=
 DBT_VARS := $(if $(VARS),--vars "$$(cat $(VARS))",)
 
-.PHONY: run test install docs demo-data clean charts export audiences chromium
+.PHONY: run test install docs demo-data clean charts export audiences chromium bench
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,3 +75,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# Benchmark (README "Benchmarks"): generate SIZE's Parquet once into .bench/, then time the full
+# dbt build on it against the notebook baseline (scripts/notebook_baseline.py).
+#   make bench SIZE=100k|1m|5m [BENCH_ARGS="--skip-baseline --env SEGMENTATION_PYTHON_THREADS=default"]
+SIZE ?= 100k
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py --size $(SIZE) $(BENCH_ARGS)
