@@ -38,7 +38,7 @@ demo-data: $(STAMP)
 	$(BIN)/python -m segmentation.datagen --demo
 
 clean:
-	rm -rf target logs segmentation.duckdb segmentation.duckdb.wal
+	rm -rf target logs segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.tmp
 
 # Fill the segment history (docs/history.md): rebuild segments, snapshot and history tables
 # at the first of every month from FROM to TO, oldest first, then run the history tests.
