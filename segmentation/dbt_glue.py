@@ -20,7 +20,7 @@ from segmentation.clustering import (
     score_customers,
     tables_from_registry_row,
     train_segmentation,
-    training_fingerprint,
+    training_input,
 )
 
 CLUSTERING_MODES = ("train", "score")
@@ -106,12 +106,14 @@ def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode:
             raise ValueError("clustering_mode is 'score' but no model is stored yet: "
                              "build once with clustering_mode: train")
         return empty_like
-    fingerprint = training_fingerprint(frame, settings)
+    prepared = training_input(frame, settings)
+    fingerprint = prepared[1]
     if previous is not None and previous.get("fingerprint") == fingerprint:
         return empty_like
     trained_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     with python_thread_limit():
-        result = train_segmentation(frame, settings, previous=previous, trained_at=trained_at)
+        result = train_segmentation(frame, settings, previous=previous, trained_at=trained_at,
+                                    prepared=prepared)
     return pd.DataFrame([result.registry_row])
 
 

@@ -16,6 +16,12 @@ order_lines as (
 
 ),
 
+customers_with_counted_lines as (
+
+    select customer_id from {{ ref('int_customers_orders_summarized') }}
+
+),
+
 as_of as (
 
     select as_of_date from {{ ref('int_as_of_date') }}
@@ -42,13 +48,25 @@ customers_deduplicated as (
 
 ),
 
+{#-
+    Customers in the orders input. Those with a line that counts are the customers of
+    int_customers_orders_summarized (one row each); only the few excluded lines are read
+    line by line, for customers whose every line is excluded. Same result as grouping all
+    order lines by customer, without a second pass over every line.
+-#}
 order_customers as (
 
     select
         customer_id,
-        {{ dbt.bool_or("exclusion_reason is null or exclusion_reason <> 'after_as_of_date'") }} as has_lines_up_to_as_of_date
-    from order_lines
-    where customer_id is not null
+        {{ dbt.bool_or('is_up_to_as_of_date') }} as has_lines_up_to_as_of_date
+    from (
+        select customer_id, true as is_up_to_as_of_date
+        from customers_with_counted_lines
+        union all
+        select customer_id, exclusion_reason <> 'after_as_of_date' as is_up_to_as_of_date
+        from order_lines
+        where exclusion_reason is not null and customer_id is not null
+    ) as order_customer_lines
     group by 1
 
 ),

@@ -15,21 +15,12 @@ as_of as (
 ),
 
 {#-
-    Exact duplicates share the fingerprint of their input row. Grouping the lines by that one
-    number is far cheaper than numbering every line within (fingerprint, ids, texts), so only
-    lines whose fingerprint repeats - the copies, and the rare hash collisions - are numbered;
-    every other line is the only copy of itself. Same result as numbering all lines (the
-    fingerprint is never null).
+    Exact duplicates are numbered within their input-row fingerprint (a hash of every input
+    column), their ids and their read time and amount: the copies of one row share all of
+    these, and a hash collision between different rows would also need the same ids, time
+    and amount. One window over typed keys; numbering within the texts as well cost twice
+    as much on 20M lines.
 -#}
-repeated_fingerprints as (
-
-    select source_row_fingerprint
-    from order_lines
-    group by 1
-    having count(*) > 1
-
-),
-
 numbered as (
 
     select
@@ -40,25 +31,12 @@ numbered as (
                 order_lines.source_row_fingerprint,
                 order_lines.order_id,
                 order_lines.customer_id,
-                order_lines.ordered_at_text,
-                order_lines.amount_text
+                order_lines.ordered_at,
+                order_lines.amount
             order by order_lines.ordered_at
         ) as copy_number
     from order_lines
     cross join as_of
-    where order_lines.source_row_fingerprint in (select source_row_fingerprint from repeated_fingerprints)
-
-    union all
-
-    select
-        order_lines.*,
-        as_of.as_of_date,
-        1 as copy_number
-    from order_lines
-    cross join as_of
-    where not coalesce(
-        order_lines.source_row_fingerprint in (select source_row_fingerprint from repeated_fingerprints),
-        false)
 
 ),
 

@@ -25,6 +25,14 @@
     {%- set prefix = quote_literal(settings['cancelled_order_id_prefix']) -%}
     {%- do cancelled_tests.append("coalesce(" ~ dbt.position(prefix, clean_text(col['order_id'])) ~ " = 1, false)") -%}
 {%- endif -%}
+{%- if col['amount'] is not none -%}
+    {%- set amount_sql = parse_number(col['amount'], types.get('amount')) -%}
+    {%- set amount_text_sql = clean_text(col['amount']) -%}
+{%- else -%}
+    {%- set amount_sql = 'cast(' ~ parse_number(col['quantity'], types.get('quantity')) ~ ' * ' ~ parse_number(col['unit_price'], types.get('unit_price')) ~ ' as ' ~ dbt.type_numeric() ~ ')' -%}
+    {%- set amount_text_sql = clean_text(col['quantity']) ~ " || ' x ' || " ~ clean_text(col['unit_price']) -%}
+{%- endif -%}
+{%- set ordered_at_sql = parse_timestamp(col['ordered_at'], settings['timestamp_format'], types.get('ordered_at')) -%}
 {%- set source_columns = [] -%}
 {%- for name in input['available'] -%}{%- do source_columns.append(quote_identifier(name)) -%}{%- endfor -%}
 
@@ -41,19 +49,13 @@ renamed as (
         {{ normalize_id(col['customer_id']) }} as customer_id,
         {{ clean_text(col['status']) if col['status'] is not none else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as order_status,
         {{ (cancelled_tests | join(' or ')) if cancelled_tests else 'false' }} as is_flagged_cancelled,
-        {% if col['amount'] is not none -%}
-        {{ parse_number(col['amount'], types.get('amount')) }} as amount,
-        {%- else -%}
-        cast({{ parse_number(col['quantity'], types.get('quantity')) }} * {{ parse_number(col['unit_price'], types.get('unit_price')) }} as {{ dbt.type_numeric() }}) as amount,
-        {%- endif %}
+        {{ amount_sql }} as amount,
         {{ parse_number(col['quantity'], types.get('quantity')) if col['quantity'] is not none else 'cast(null as ' ~ dbt.type_numeric() ~ ')' }} as quantity,
-        {{ parse_timestamp(col['ordered_at'], settings['timestamp_format'], types.get('ordered_at')) }} as ordered_at,
-        {{ clean_text(col['ordered_at']) }} as ordered_at_text,
-        {% if col['amount'] is not none -%}
-        {{ clean_text(col['amount']) }} as amount_text,
-        {%- else -%}
-        {{ clean_text(col['quantity']) }} || ' x ' || {{ clean_text(col['unit_price']) }} as amount_text,
-        {%- endif %}
+        {{ ordered_at_sql }} as ordered_at,
+        {#- The texts only where reading failed: writing 20M timestamps back out as text cost
+            more than reading them. CASE computes the text for those lines alone. #}
+        case when {{ ordered_at_sql }} is null then {{ clean_text(col['ordered_at']) }} end as ordered_at_text,
+        case when {{ amount_sql }} is null then {{ amount_text_sql }} end as amount_text,
         {{ row_fingerprint(source_columns) }} as source_row_fingerprint
     from source
 

@@ -27,6 +27,7 @@ from .pipeline import (
     tables_from_registry_row,
     train_segmentation,
     training_fingerprint,
+    training_input,
 )
 from .settings import ClusteringSettings
 
@@ -37,6 +38,7 @@ __all__ = [
     "TrainingResult",
     "tables_from_registry_row",
     "training_fingerprint",
+    "training_input",
     "REGISTRY_KEYS",
     "TABLE_KEYS",
 ]

@@ -41,6 +41,7 @@ __all__ = [
     "score_customers",
     "tables_from_registry_row",
     "training_fingerprint",
+    "training_input",
     "REGISTRY_KEYS",
     "TABLE_KEYS",
 ]
@@ -189,10 +190,20 @@ def training_fingerprint(frame: pd.DataFrame, settings: ClusteringSettings | Map
     ValueError
         On invalid settings or frame (see :func:`train_segmentation`).
     """
+    return training_input(frame, settings)[1]
+
+
+def training_input(frame: pd.DataFrame, settings: ClusteringSettings | Mapping | None
+                   ) -> tuple[InputData, str]:
+    """The checked, sorted training input and its :func:`training_fingerprint`.
+
+    Pass the pair to :func:`train_segmentation` (``prepared=``) to check and hash a large
+    frame once instead of twice.
+    """
     settings = _coerce_settings(settings)
     data = prepare_input(frame, settings.features, settings.categorical_features,
                          settings.optional_features)
-    return _fingerprint(data, settings)
+    return data, _fingerprint(data, settings)
 
 
 def _assemble_assignments(data: InputData, classifiable: np.ndarray, reasons: np.ndarray,
@@ -316,6 +327,7 @@ def train_segmentation(
     settings: ClusteringSettings | Mapping | None,
     previous: Mapping | None = None,
     trained_at: str | None = None,
+    prepared: tuple[InputData, str] | None = None,
 ) -> TrainingResult:
     """Train the customer segmentation.
 
@@ -368,6 +380,9 @@ def train_segmentation(
         back from the registry table), used for model_version and stable ids.
     trained_at : str or None
         Timestamp to record; default: now (UTC, ISO 8601).
+    prepared : (InputData, str) or None
+        The result of :func:`training_input` for this frame and settings, to
+        skip checking and hashing the frame again; computed when None.
 
     Returns
     -------
@@ -388,9 +403,9 @@ def train_segmentation(
     elif not isinstance(trained_at, str):
         raise ValueError(f"trained_at must be a string or None, got {trained_at!r}")
 
-    data = prepare_input(frame, settings.features, settings.categorical_features,
-                         settings.optional_features)
-    fingerprint = _fingerprint(data, settings)
+    if prepared is None:
+        prepared = training_input(frame, settings)
+    data, fingerprint = prepared
     version = prev[0] + 1 if prev else 1
     prev_params = prev[1] if prev else {}
     prev_clusters = prev_params.get("clusters", []) or []

@@ -319,3 +319,30 @@ def test_nearest_centroid_in_sql_matches_assignments(null_strategy):
     assert agree.mean() > 0.99
     np.testing.assert_allclose(np.sqrt(best["d2"].to_numpy()), classified["distance_to_centroid"],
                                rtol=1e-9, atol=1e-12)
+
+
+def test_prepared_input_gives_the_same_model_as_preparing_again():
+    """dbt_glue checks and hashes the frame once and hands it over: nothing may change."""
+    from segmentation.clustering import train_segmentation, training_fingerprint, training_input
+
+    frame = _frame_for_prepared_check()
+    settings = {"features": ["recency_days", "frequency", "monetary"], "n_clusters": 3,
+                "random_state": 7}
+    prepared = training_input(frame, settings)
+    assert prepared[1] == training_fingerprint(frame, settings)
+    a = train_segmentation(frame, settings, trained_at="2026-01-01T00:00:00+00:00")
+    b = train_segmentation(frame, settings, trained_at="2026-01-01T00:00:00+00:00", prepared=prepared)
+    assert a.registry_row == b.registry_row
+    assert a.registry_row["fingerprint"] == prepared[1]
+
+
+def _frame_for_prepared_check():
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    centers = np.array([[10, 8, 900], [200, 1, 40], [60, 3, 200]], dtype=float)
+    rows = np.vstack([c + rng.normal(0, [5, 0.5, 30], size=(80, 3)) for c in centers])
+    return pd.DataFrame({"customer_id": [f"C{i:03d}" for i in range(len(rows))],
+                         "recency_days": rows[:, 0], "frequency": rows[:, 1].clip(1),
+                         "monetary": rows[:, 2]})
