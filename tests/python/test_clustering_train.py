@@ -346,3 +346,28 @@ def _frame_for_prepared_check():
     return pd.DataFrame({"customer_id": [f"C{i:03d}" for i in range(len(rows))],
                          "recency_days": rows[:, 0], "frequency": rows[:, 1].clip(1),
                          "monetary": rows[:, 2]})
+
+
+@pytest.mark.parametrize("n, sample_size", [(3000, 1000), (800, 5000), (9000, 7000)])
+def test_shared_silhouette_sample_equals_sklearn_silhouette_score(n, sample_size):
+    """The sweep computes the sample's distances once (when small enough): same values."""
+    import numpy as np
+    from sklearn.metrics import silhouette_score
+
+    from segmentation.clustering.kselection import (
+        MAX_SHARED_SILHOUETTE_SAMPLE,
+        _SilhouetteSample,
+        fit_kmeans,
+    )
+
+    rng = np.random.default_rng(n)
+    Z = np.vstack([rng.normal(c, 1.0, size=(n // 3, 3)) for c in ([0, 0, 0], [6, 6, 0], [0, 6, 4])])
+    shared = _SilhouetteSample(Z, sample_size, random_state=11)
+    assert (shared.distances is not None) == (min(sample_size, len(Z)) <= MAX_SHARED_SILHOUETTE_SAMPLE)
+    for k in (2, 3, 5):
+        labels = fit_kmeans(Z, k, 2, 100, 11).labels_
+        expected = silhouette_score(Z, labels, sample_size=None if sample_size >= len(Z) else sample_size,
+                                    random_state=11)
+        assert shared.score(Z, labels) == pytest.approx(expected, rel=0, abs=1e-12)
+    # A sample holding one label only has no silhouette.
+    assert np.isnan(shared.score(Z, np.zeros(len(Z), dtype=int)))
