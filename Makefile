@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make run    create .venv if needed, install, dbt build on the demo data (or VARS=file.yml)
 #   make test   create .venv if needed, install, run the whole test suite
+#   (more: make docs | charts | export | audiences | replay | bench SIZE=1m | demo-data | clean)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
