@@ -14,59 +14,7 @@
     {%- set groups = _drift_columns(test_name, 'group_by', group_by) -%}
     {%- set keys = groups + [segment_column] -%}
 
-with history as (
-
-    select * from {{ model }}
-    {%- if where_clause %}
-    where {{ where_clause }}
-    {%- endif %}
-
-),
-
-latest_date as (
-
-    select max({{ date_column }}) as as_of_date
-    from history
-
-),
-
-compared_dates as (
-
-    select
-        latest_date.as_of_date,
-        max(history.{{ date_column }}) as previous_as_of_date
-    from latest_date
-    inner join history
-        on history.{{ date_column }} < latest_date.as_of_date
-    group by 1
-
-),
-
-latest_shares as (
-
-    select
-        {%- for key in keys %}
-        history.{{ key }},
-        {%- endfor %}
-        history.{{ column_name }} as share
-    from history
-    inner join compared_dates
-        on history.{{ date_column }} = compared_dates.as_of_date
-
-),
-
-previous_shares as (
-
-    select
-        {%- for key in keys %}
-        history.{{ key }},
-        {%- endfor %}
-        history.{{ column_name }} as share
-    from history
-    inner join compared_dates
-        on history.{{ date_column }} = compared_dates.previous_as_of_date
-
-),
+with {{ _drift_shares_at_two_dates(model, column_name, date_column, groups, segment_column, where_clause) }}
 
 paired as (
 
@@ -78,32 +26,9 @@ paired as (
         coalesce(latest_shares.share, 0) as share
     from latest_shares
     full outer join previous_shares
-        on {% for key in keys -%}
-        latest_shares.{{ key }} = previous_shares.{{ key }}
-        {%- if not loop.last %}
-        and {% endif -%}
-        {%- endfor %}
+        on {{ _drift_join_on('latest_shares', 'previous_shares', keys) }}
 
 ),
-
-{%- if groups %}
-
-groups_at_both_dates as (
-
-    select distinct
-        {%- for group in groups %}
-        latest_shares.{{ group }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from latest_shares
-    inner join previous_shares
-        on {% for group in groups -%}
-        latest_shares.{{ group }} = previous_shares.{{ group }}
-        {%- if not loop.last %}
-        and {% endif -%}
-        {%- endfor %}
-
-),
-{%- endif %}
 
 validation_errors as (
 
@@ -116,11 +41,7 @@ validation_errors as (
     cross join compared_dates
     {%- if groups %}
     inner join groups_at_both_dates
-        on {% for group in groups -%}
-        paired.{{ group }} = groups_at_both_dates.{{ group }}
-        {%- if not loop.last %}
-        and {% endif -%}
-        {%- endfor %}
+        on {{ _drift_join_on('paired', 'groups_at_both_dates', groups) }}
     {%- endif %}
     where abs(paired.share - paired.previous_share) > {{ threshold }}
 
