@@ -19,7 +19,8 @@
 
 
 {#-
-    The columns the input really has, read from the database (a zero-row query), and the
+    The columns the input really has, read from the database (input_column_types, or a
+    zero-row query where the adapter gives no types), and the
     mapping from our column names to theirs. Explicitly mapped columns must exist; unmapped
     ones are taken by their own name when present (case-insensitively) and are otherwise
     null (optional) or an error (required). Returns {'columns': {our_name: quoted_identifier
@@ -39,22 +40,26 @@
         {{ return({'columns': resolved, 'available': known, 'types': {}}) }}
     {%- endif -%}
 
-    {%- set probe = run_query('select * from ' ~ relation ~ ' where 1 = 0') -%}
-    {%- set available = probe.column_names | list -%}
+    {#- One metadata query: the adapter's column types when it has them (their names are the
+        columns), else a zero-row probe for the names alone. -#}
+    {%- set their_types = input_column_types(relation) -%}
+    {%- if their_types -%}
+        {%- set available = their_types.keys() | list -%}
+    {%- else -%}
+        {%- set available = run_query('select * from ' ~ relation ~ ' where 1 = 0').column_names | list -%}
+    {%- endif -%}
     {%- set by_lower = {} -%}
     {%- for name in available -%}{%- do by_lower.update({name | lower: name}) -%}{%- endfor -%}
     {%- set var_name = kind ~ '_input' -%}
-
-    {%- set their_types = input_column_types(relation) -%}
-    {%- set types = {} -%}
+    {%- set matched = {} -%}
 
     {%- for name in known -%}
         {%- if name in mapping -%}
             {%- set wanted = mapping[name] -%}
             {%- if wanted in available -%}
-                {%- do resolved.update({name: quote_identifier(wanted)}) -%}
+                {%- do matched.update({name: wanted}) -%}
             {%- elif (wanted | lower) in by_lower -%}
-                {%- do resolved.update({name: quote_identifier(by_lower[wanted | lower])}) -%}
+                {%- do matched.update({name: by_lower[wanted | lower]}) -%}
             {%- else -%}
                 {{ exceptions.raise_compiler_error(
                     "var " ~ var_name ~ ".columns maps " ~ name ~ " to the column '" ~ wanted
@@ -63,20 +68,20 @@
                     ~ ". Fix the name in var " ~ var_name ~ ".columns.") }}
             {%- endif -%}
         {%- elif name in by_lower -%}
-            {%- do resolved.update({name: quote_identifier(by_lower[name])}) -%}
+            {%- do matched.update({name: by_lower[name]}) -%}
         {%- elif name in contract['required'] -%}
             {{ exceptions.raise_compiler_error(
                 "The " ~ kind ~ " input (" ~ relation ~ ") has no column for the required field '" ~ name
                 ~ "'. Its columns are: " ~ (available | join(', '))
                 ~ ". Map one with var " ~ var_name ~ ": {columns: {" ~ name ~ ": <your column>}}.") }}
         {%- else -%}
-            {%- do resolved.update({name: none}) -%}
+            {%- do matched.update({name: none}) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for name, quoted in resolved.items() if quoted is not none -%}
-        {%- for column in available if quote_identifier(column) == quoted -%}
-            {%- do types.update({name: their_types.get(column)}) -%}
-        {%- endfor -%}
+    {%- set types = {} -%}
+    {%- for name, column in matched.items() -%}
+        {%- do resolved.update({name: quote_identifier(column) if column is not none else none}) -%}
+        {%- if column is not none -%}{%- do types.update({name: their_types.get(column)}) -%}{%- endif -%}
     {%- endfor -%}
     {{ return({'columns': resolved, 'available': available, 'types': types}) }}
 {% endmacro %}
