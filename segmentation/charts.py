@@ -624,6 +624,16 @@ def segment_cards_figure(cards: pd.DataFrame, segmentation_type: str, ncols: int
     return fig
 
 
+def _predicted_value_text(row: pd.Series) -> str:
+    """'   ·   365-day value 12.3k   ·   P(alive) 81%' when the card has the CLV columns."""
+    parts = []
+    if pd.notna(row.get("expected_revenue_365")):
+        parts.append(f"365-day value {_fmt(row['expected_revenue_365'])}")
+    if pd.notna(row.get("mean_probability_alive")):
+        parts.append(f"P(alive) {_pct(row['mean_probability_alive'])}")
+    return "".join(f"   ·   {part}" for part in parts)
+
+
 def _draw_card(ax, row: pd.Series) -> None:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -638,8 +648,8 @@ def _draw_card(ax, row: pd.Series) -> None:
     ax.text(0.025, 0.925, _wrap(_segment_label(row), 60, 1), color="white", fontsize=10.5,
             weight="bold", va="center", transform=ax.transAxes)
     ax.text(0.025, 0.845, f"{int(row['customers']):,} customers ({_pct(row['share'])})   ·   "
-            f"revenue share {_pct(row['revenue_share'])}", color="white", fontsize=8.5, va="center",
-            transform=ax.transAxes)
+            f"revenue share {_pct(row['revenue_share'])}{_predicted_value_text(row)}", color="white",
+            fontsize=8.5, va="center", transform=ax.transAxes)
     y = 0.765
     items = [("Rules", row["rules_text"], 6), ("Profile", row["profile_text"], 3),
              ("Action", row["suggested_action"], 3)]

@@ -96,7 +96,7 @@ def training_sample(data: pd.DataFrame, settings: ClvSettings) -> pd.DataFrame:
 
 def fingerprint(data: pd.DataFrame, settings: ClvSettings) -> str:
     """sha256 of the fit settings and the rows (sorted by customer id) that a fit would see."""
-    rows = data.loc[:, list(INPUT_COLUMNS)]
+    rows = check_inputs(data)
     hashes = pd.util.hash_pandas_object(rows, index=False).to_numpy(dtype=np.uint64)
     digest = hashlib.sha256(settings.fit_json().encode("utf-8"))
     digest.update(str(len(rows)).encode("utf-8"))
@@ -130,6 +130,7 @@ def fit_models(data: pd.DataFrame, settings: ClvSettings) -> dict[str, Any]:
         When the input cannot carry a model (see :func:`fit_status`) or a fit does not
         converge (the message suggests var clv_penalizer_coef).
     """
+    data = check_inputs(data)
     reason = fit_status(data, settings)
     if reason is not None:
         raise ValueError(reason)
