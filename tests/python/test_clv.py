@@ -152,22 +152,12 @@ def test_too_few_buyers_unscores_everyone_with_the_reason():
 
 @pytest.fixture(scope="module")
 def cdnow_build(tmp_path_factory) -> DbtProject:
-    """The CDNOW sample shipped in lifetimes (MIT), configured as orders - nothing else."""
+    """The CDNOW sample (data/cdnow/, from lifetimes, MIT) configured by examples/cdnow.yml only;
+    one horizon of 39 weeks (273 days) to compare with the holdout."""
     work = tmp_path_factory.mktemp("cdnow")
-    raw = pd.read_csv(files("lifetimes") / "datasets" / "CDNOW_sample.txt", sep=r"\s+", header=None,
-                      names=["master_id", "customer_id", "date", "cds", "amount"], dtype=str)
-    # The file has one row per transaction and no order id: the row number is the order id.
-    raw.insert(0, "order_id", [f"t{i}" for i in range(len(raw))])
-    path = work / "cdnow_orders.csv"
-    raw.to_csv(path, index=False)
     project = DbtProject(PROJECT_DIR, database=work / "cdnow.duckdb", target_path=work / "target")
-    result = project.dbt("build", "--select", "+customer_predictions", vars={
-        "orders_input": {"file": str(path), "columns": {"ordered_at": "date"}, "timestamp_format": "%Y%m%d"},
-        "customers_input": {"enabled": False},
-        "as_of_date": CALIBRATION_END,
-        "clv_time_unit": "weeks",
-        "clv_horizons_days": [273],
-    })
+    result = project.dbt("build", "--select", "+customer_predictions",
+                         vars_file=PROJECT_DIR / "examples" / "cdnow.yml", vars={"clv_horizons_days": [273]})
     assert result.success, project.failure_summary(result)
     return project
 
@@ -198,6 +188,8 @@ def test_cdnow_holdout_purchases_close_to_predicted(cdnow_build):
     # Every holdout purchase day of the raw file is counted (1,882).
     raw = pd.read_csv(files("lifetimes") / "datasets" / "CDNOW_sample.txt", sep=r"\s+", header=None,
                       names=["master_id", "customer_id", "date", "cds", "amount"], dtype={"date": str})
+    shipped = pd.read_csv(PROJECT_DIR / "data" / "cdnow" / "cdnow_sample_orders.csv", dtype={"date": str})
+    assert shipped[["date", "amount"]].astype({"amount": float}).equals(raw[["date", "amount"]])
     holdout = raw[pd.to_datetime(raw["date"], format="%Y%m%d") > CALIBRATION_END]
     assert actual == len(holdout.drop_duplicates(["customer_id", "date"])) == 1882
     # The same forecast as lifetimes on the published summary data (its own fit and data).
