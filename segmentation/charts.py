@@ -629,13 +629,13 @@ def segment_cards_figure(cards: pd.DataFrame, segmentation_type: str, ncols: int
 
 
 def _predicted_value_text(row: pd.Series) -> str:
-    """'   ·   365-day value 12.3k   ·   P(alive) 81%' when the card has the CLV columns."""
+    """'  ·  365-day value 12,345  ·  alive 81.0%' when the card has the CLV columns."""
     parts = []
     if pd.notna(row.get("expected_revenue_365")):
         parts.append(f"365-day value {_fmt(row['expected_revenue_365'])}")
     if pd.notna(row.get("mean_probability_alive")):
-        parts.append(f"P(alive) {_pct(row['mean_probability_alive'])}")
-    return "".join(f"   ·   {part}" for part in parts)
+        parts.append(f"alive {_pct(row['mean_probability_alive'])}")
+    return "".join(f"  ·  {part}" for part in parts)
 
 
 def _draw_card(ax, row: pd.Series) -> None:
@@ -653,7 +653,7 @@ def _draw_card(ax, row: pd.Series) -> None:
             weight="bold", va="center", transform=ax.transAxes)
     ax.text(0.025, 0.845, f"{int(row['customers']):,} customers ({_pct(row['share'])})   ·   "
             f"revenue share {_pct(row['revenue_share'])}{_predicted_value_text(row)}", color="white",
-            fontsize=8.5, va="center", transform=ax.transAxes)
+            fontsize=8.5 if pd.isna(row.get("expected_revenue_365")) else 7.5, va="center", transform=ax.transAxes)
     y = 0.765
     items = [("Rules", row["rules_text"], 6), ("Profile", row["profile_text"], 3),
              ("Action", row["suggested_action"], 3)]
