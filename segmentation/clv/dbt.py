@@ -43,8 +43,9 @@ def clv_registry_rows(frame: pd.DataFrame, settings: ClvSettings, previous: dict
         return empty
     as_of = frame["as_of_date"].max() if "as_of_date" in frame.columns and len(frame) else None
     with python_thread_limit():
-        row = registry_row(data, settings, previous, as_of_date=None if pd.isna(as_of) else pd.Timestamp(as_of).date())
-    return pd.concat([empty_registry(), pd.DataFrame([row], columns=list(REGISTRY_COLUMNS))], ignore_index=True)
+        row = registry_row(data, settings, previous, as_of_date=None if pd.isna(as_of) else pd.Timestamp(as_of))
+    new = pd.DataFrame([row], columns=list(REGISTRY_COLUMNS))
+    return new.astype({name: REGISTRY_DTYPES.get(name, "float64") for name in REGISTRY_COLUMNS})
 
 
 def empty_registry() -> pd.DataFrame:

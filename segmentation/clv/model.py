@@ -46,10 +46,10 @@ REGISTRY_COLUMNS = (
     "spend_penalizer_coef", "frequency_monetary_correlation", "is_spend_independent", "settings_json", "notes_json",
 )
 REGISTRY_DTYPES = {
-    "model_version": "int64", "model_id": "object", "trained_at": "object", "fingerprint": "object",
-    "purchase_model": "object", "time_unit": "object", "as_of_date": "object", "n_customers": "int64",
+    "model_version": "int64", "model_id": "str", "trained_at": "str", "fingerprint": "str",
+    "purchase_model": "str", "time_unit": "str", "as_of_date": "datetime64[us]", "n_customers": "int64",
     "n_purchasers": "int64", "n_training_sample": "int64", "n_repeat_customers": "int64",
-    "is_spend_independent": "boolean", "settings_json": "object", "notes_json": "object",
+    "is_spend_independent": "boolean", "settings_json": "str", "notes_json": "str",
 }
 UNSCORED_NO_PURCHASE = "no purchase before the as-of date"
 NOTE_SINGLE_DAY = "single purchase day: expected order value is the Gamma-Gamma population mean"
@@ -359,6 +359,11 @@ def score_customers(data: pd.DataFrame, row: Mapping[str, Any] | None, settings:
         out[name] = column
     out["churn_risk_band"] = band
     out["time_unit"] = settings.time_unit
+    # Fixed types, also when every value is missing (a build with no buyers), so the
+    # table's column types never depend on the data.
+    text = ["customer_id", "prediction_status", "unscored_reason", "prediction_note", "churn_risk_band", "time_unit"]
+    out = out.astype({name: ("str" if name in text else "Int64" if name == "model_version" else "float64")
+                      for name in columns})
     return out.loc[:, columns]
 
 

@@ -269,3 +269,18 @@ def test_rebuild_reuses_the_fit_and_score_mode_never_refits(tmp_path):
     assert project.scalar("select max(model_version) from main.customer_predictions") == 1
     project.dbt(*select, vars={"as_of_date": "2026-06-30"}, expect_success=True)
     assert project.scalar("select count(*) from main.clv_models") == 2
+
+
+def test_output_types_do_not_depend_on_the_data():
+    """A build with no buyers (every value missing) makes the same column types as one with."""
+    from segmentation.clv.dbt import empty_registry
+
+    settings = ClvSettings.from_mapping({})
+    nobody = clv_predictions(_synthetic(n=3), empty_registry(), settings)
+    data = _synthetic()
+    registry = clv_registry_rows(data, settings, None, None)
+    somebody = clv_predictions(data, registry, settings)
+    assert nobody.dtypes.to_dict() == somebody.dtypes.to_dict()
+    assert str(nobody["churn_risk_band"].dtype) == "str" and nobody["churn_risk_band"].isna().all()
+    assert registry.dtypes.to_dict() == empty_registry().dtypes.to_dict()
+    assert registry["param_s"].dtype == "float64" and registry["param_s"].isna().all()
