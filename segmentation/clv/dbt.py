@@ -6,9 +6,12 @@ from typing import Any
 
 import pandas as pd
 
-from segmentation.clv.model import REGISTRY_COLUMNS, REGISTRY_DTYPES, check_inputs, fingerprint, fit_status, registry_row, \
+from segmentation.clv.model import REGISTRY_COLUMNS, REGISTRY_DTYPES, FitDidNotConverge, check_inputs, fingerprint, fit_status, registry_row, \
     score_customers
 from segmentation.clv.settings import ClvSettings
+
+NOT_CONVERGED = ("no CLV model: the fit did not converge on these inputs, even at var "
+                 "clv_fallback_penalizer_coef; raise that var or clv_penalizer_coef")
 from segmentation.dbt_glue import latest_registry_row, python_thread_limit
 
 
@@ -43,7 +46,12 @@ def clv_registry_rows(frame: pd.DataFrame, settings: ClvSettings, previous: dict
         return empty
     as_of = frame["as_of_date"].max() if "as_of_date" in frame.columns and len(frame) else None
     with python_thread_limit():
-        row = registry_row(data, settings, previous, as_of_date=None if pd.isna(as_of) else pd.Timestamp(as_of))
+        try:
+            row = registry_row(data, settings, previous, as_of_date=None if pd.isna(as_of) else pd.Timestamp(as_of))
+        except FitDidNotConverge:
+            # Documented treatment: no new fit; customer_predictions marks everyone unscored
+            # with the reason instead of failing the whole build.
+            return empty
     new = pd.DataFrame([row], columns=list(REGISTRY_COLUMNS))
     return new.astype({name: REGISTRY_DTYPES.get(name, "float64") for name in REGISTRY_COLUMNS})
 
@@ -65,6 +73,8 @@ def clv_predictions(frame: pd.DataFrame, registry: pd.DataFrame, settings: ClvSe
     reason = None
     if settings.mode == "train":
         reason = fit_status(data, settings)
+        if reason is None and (latest is None or latest.get("fingerprint") != fingerprint(data, settings)):
+            reason = NOT_CONVERGED
         if reason is not None:
             latest = None
     elif latest is None:

@@ -55,6 +55,10 @@ UNSCORED_NO_PURCHASE = "no purchase before the as-of date"
 NOTE_SINGLE_DAY = "single purchase day: expected order value is the Gamma-Gamma population mean"
 
 
+class FitDidNotConverge(ValueError):
+    """A fit did not converge at either penalty (the message names the vars)."""
+
+
 def check_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     """The input with its columns checked and typed, sorted by customer id.
 
@@ -206,7 +210,7 @@ def _fit_with_fallback(fitter_class, data: tuple, settings: ClvSettings, what: s
                              f"(often a maximum at the edge of the parameter space); refitted at var "
                              f"clv_fallback_penalizer_coef = {penalizers[-1]}")
                 continue
-            raise ValueError(f"{what} did not converge on {n} customers at penalizer {penalizer}; set var "
+            raise FitDidNotConverge(f"{what} did not converge on {n} customers at penalizer {penalizer}; set var "
                              "clv_penalizer_coef or clv_fallback_penalizer_coef (e.g. 0.001): "
                              f"{str(error).strip().splitlines()[0][:200]}") from error
         return fitter, float(penalizer)

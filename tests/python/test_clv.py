@@ -284,3 +284,21 @@ def test_output_types_do_not_depend_on_the_data():
     assert str(nobody["churn_risk_band"].dtype) == "str" and nobody["churn_risk_band"].isna().all()
     assert registry.dtypes.to_dict() == empty_registry().dtypes.to_dict()
     assert registry["param_s"].dtype == "float64" and registry["param_s"].isna().all()
+
+
+def test_a_fit_that_does_not_converge_unscores_everyone_with_the_reason(monkeypatch):
+    import segmentation.clv.model as clv_model
+    from segmentation.clv.model import FitDidNotConverge
+
+    def never_converges(*args, **kwargs):
+        raise FitDidNotConverge("the bgnbd fit did not converge")
+
+    monkeypatch.setattr(clv_model, "_fit_with_fallback", never_converges)
+    data = _synthetic()
+    settings = ClvSettings.from_mapping({})
+    registry = clv_registry_rows(data, settings, None, None)
+    assert len(registry) == 0
+    out = clv_predictions(data, registry, settings)
+    assert len(out) == len(data) and (out["prediction_status"] == "unscored").all()
+    buyers = data["has_purchases"].to_numpy()
+    assert out.loc[buyers, "unscored_reason"].str.contains("did not converge").all()
