@@ -15,6 +15,10 @@
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
+    {%- if not results -%}
+        {%- do log('write-audit-publish: NOT published: nothing ran. BI still reads the last published build.', info=true) -%}
+        {{ return('') }}
+    {%- endif -%}
     {%- set passed = [] -%}
     {%- set failed = [] -%}
     {%- for result in results -%}
