@@ -85,8 +85,9 @@
     {%- set rows = run_query(query).rows -%}
     {%- if rows | length > 0 -%}
         {{ exceptions.raise_compiler_error(
-            "var as_of_date is " ~ rows[0][2] ~ ", earlier than the history's latest as-of date " ~ rows[0][0]
-            ~ " (in " ~ rows[0][1] ~ "). History is built in date order, so nothing was built. Build this date "
+            "var as_of_date: the customer_segments history already holds the as-of date " ~ rows[0][0]
+            ~ " (in " ~ rows[0][1] ~ "), later than this build's as_of_date " ~ rows[0][2]
+            ~ ". History is built in date order, so nothing was built. Build this date "
             ~ "without the history (--exclude customer_segments_snapshot+), or rebuild the history from the start "
             ~ "with `make replay FROM=... TO=... RESET=1` (scripts/replay.py --reset).") }}
     {%- endif -%}

@@ -149,7 +149,7 @@ def test_a_failing_error_test_publishes_nothing_and_leaves_no_state_behind(publi
 # --- guards before work ----------------------------------------------------------------------
 
 GUARDS = {
-    "as-of date before the history": ({"as_of_date": "2026-06-01"}, "var as_of_date is 2026-06-01, earlier than"),
+    "as-of date before the history": ({"as_of_date": "2026-06-01"}, "var as_of_date: the customer_segments history already holds the as-of date 2026-10-31"),
     "orders table missing": ({"orders_input": {"table": "no_such_orders"}}, "var orders_input.table: there is no table"),
     "orders file missing": ({"orders_input": {"file": "/nonexistent/orders.csv"}}, "var orders_input.file: no file matches"),
     "customers file missing": ({"customers_input": {"file": "missing_customers.csv"}}, "var customers_input.file: no file matches"),
