@@ -214,6 +214,10 @@ def built_figures(database: Path) -> dict:
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
+        # The published tables from `main`, the intermediate models from the build schema
+        # (write-audit-publish publishes only what BI reads).
+        con.execute("set search_path = 'main,main_build'")
+
         def one(sql: str):
             return con.sql(sql).fetchone()[0]
         return {

@@ -35,8 +35,9 @@ PUBLISHED_TABLES = {
 }
 # A retrain (other k-means settings): a new registry row, new clusters, new history rows.
 RETRAIN = {"cluster_n_init": 12}
-# An error-severity data test that fails: no cluster holds 60% of the customers.
-FAILING_TEST = {"min_cluster_share": 0.6}
+# An error-severity data test that fails: the drift tests at severity error, and no segment
+# may hold more than 5% of the customers (segment_size_history_share_within_bounds).
+FAILING_TEST = {"drift_test_severity": "error", "segment_max_share": 0.05}
 
 
 def table_checksums(database: Path, schema: str = PUBLISHED_SCHEMA, without_run_columns: bool = False) -> dict[str, str]:
@@ -134,7 +135,7 @@ def test_a_failing_error_test_publishes_nothing_and_leaves_no_state_behind(publi
     models_before = project.scalar("select count(*) from cluster_models", schema=PUBLISHED_SCHEMA)
     result = project.dbt(*BUILD, vars={**files, **RETRAIN, **FAILING_TEST})
     assert not result.success
-    assert "min_group_share_customer_clusters" in project.failure_summary(result)
+    assert "segment_size_history_share_within_bounds" in project.failure_summary(result)
     # The retrain was built and appended in the build schema, and none of it reached BI.
     assert project.scalar("select count(*) from cluster_models", schema=BUILD_SCHEMA) == models_before + 1
     assert table_checksums(project.database) == before
