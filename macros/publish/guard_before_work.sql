@@ -61,10 +61,14 @@
     {%- if not writes_history -%}
         {{ return('') }}
     {%- endif -%}
+    {#- The history this build extends: the published one, and the build schema's when the last
+        invocation left it clean (otherwise it is restored from the published one first). -#}
+    {%- set build_is_clean = wap_build_is_clean() -%}
     {%- set checks = [] -%}
     {%- for node in history -%}
         {%- set column = 'dbt_valid_from' if node.resource_type == 'snapshot' else 'as_of_date' -%}
-        {%- for candidate in [wap_published_relation(node), wap_build_relation(node)] -%}
+        {%- set candidates = [wap_published_relation(node)] + ([wap_build_relation(node)] if build_is_clean else []) -%}
+        {%- for candidate in candidates -%}
             {%- set relation = adapter.get_relation(candidate.database, candidate.schema, candidate.identifier) -%}
             {%- if relation is not none -%}
                 {%- do checks.append('select cast(max(' ~ quote_identifier(column) ~ ') as date) as latest_date, '

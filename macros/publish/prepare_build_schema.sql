@@ -32,15 +32,9 @@
 {% macro restore_build_state_sql() %}
     {%- set marker = wap_marker_relation() -%}
     {%- do adapter.create_schema(marker) -%}
-    {%- set existing_marker = adapter.get_relation(marker.database, marker.schema, marker.identifier) -%}
-    {%- set status = none -%}
-    {%- if existing_marker is not none -%}
-        {%- set rows = run_query('select status from ' ~ marker).rows -%}
-        {%- set status = rows[0][0] if rows | length == 1 else none -%}
-    {%- endif -%}
     {%- set statements = [] -%}
     {%- set restored = [] -%}
-    {%- if status != 'clean' -%}
+    {%- if not wap_build_is_clean() -%}
         {%- for node in wap_nodes('state') -%}
             {%- set build = adapter.get_relation(node.database, node.schema, node.alias) -%}
             {%- set published_relation = wap_published_relation(node) -%}
@@ -70,4 +64,14 @@
     {{- return('drop table if exists ' ~ marker ~ ';\ncreate table ' ~ marker ~ ' as select '
                ~ quote_literal(status) ~ ' as status, ' ~ quote_literal(invocation_id) ~ ' as invocation_id, '
                ~ dbt.current_timestamp() ~ ' as recorded_at;\n') -}}
+{% endmacro %}
+
+{#- True when the last invocation left the build schema clean (wap_build_state says so). -#}
+{% macro wap_build_is_clean() %}
+    {%- set marker = wap_marker_relation() -%}
+    {%- if adapter.get_relation(marker.database, marker.schema, marker.identifier) is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set rows = run_query('select status from ' ~ marker).rows -%}
+    {{ return(rows | length == 1 and rows[0][0] == 'clean') }}
 {% endmacro %}
