@@ -90,8 +90,8 @@
     {%- if rows | length > 0 -%}
         {{ exceptions.raise_compiler_error(
             "var as_of_date: the customer_segments history already holds the as-of date " ~ rows[0][0]
-            ~ " (in " ~ rows[0][1] ~ "), later than this build's as_of_date " ~ rows[0][2]
-            ~ ". History is built in date order, so nothing was built. Build this date "
+            ~ ", later than this build's as_of_date " ~ rows[0][2] ~ " (in " ~ rows[0][1]
+            ~ "). History is built in date order, so nothing was built. Build this date "
             ~ "without the history (--exclude customer_segments_snapshot+), or rebuild the history from the start "
             ~ "with `make replay FROM=... TO=... RESET=1` (scripts/replay.py --reset).") }}
     {%- endif -%}
