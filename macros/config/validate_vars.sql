@@ -13,7 +13,11 @@
         'cluster_categorical_max_levels', 'cluster_null_strategy', 'cluster_k_min', 'cluster_k_max',
         'n_clusters', 'cluster_n_init', 'cluster_max_iter', 'random_state', 'training_sample_size',
         'silhouette_sample_size', 'tree_max_depth', 'tree_min_samples_leaf', 'stability_bootstraps',
-        'new_cluster_max_distance', 'min_cluster_share', 'min_tree_fidelity',
+        'new_cluster_max_distance', 'cluster_min_relative_spread', 'cluster_name_recent_max_days',
+        'cluster_name_lapsed_min_days', 'cluster_name_new_max_days',
+        'cluster_name_long_standing_min_days', 'cluster_match_min_overlap',
+        'rfm_recency_method', 'rfm_frequency_method', 'rfm_monetary_method',
+        'rfm_recency_edges_days', 'rfm_frequency_edges', 'rfm_monetary_edges', 'min_cluster_share', 'min_tree_fidelity',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
         'segment_max_psi', 'segment_max_churn',
     ] + (var('extra_known_vars', []) or []) -%}
