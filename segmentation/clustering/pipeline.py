@@ -281,8 +281,10 @@ def _centroids_frame(ids: np.ndarray, names: list[str], C: np.ndarray, pre: dict
         j += L
     rows = {key: [] for key in ("cluster_id", "cluster_name", "feature_name", "scaled_value",
                                 "original_value", "population_mean", "population_std", "z_score")}
+    used = [j for j, col in enumerate(cols) if col["name"] not in _unused_level_columns(pre, profile)]
     for i in range(k):
-        for j, col in enumerate(cols):
+        for j in used:
+            col = cols[j]
             rows["cluster_id"].append(int(ids[i]))
             rows["cluster_name"].append(names[i])
             rows["feature_name"].append(col["name"])
@@ -292,6 +294,20 @@ def _centroids_frame(ids: np.ndarray, names: list[str], C: np.ndarray, pre: dict
             rows["population_std"].append(float(pop_std[j]))
             rows["z_score"].append(float(z[i, j]))
     return build_frame(rows, "centroids")
+
+
+def _unused_level_columns(pre: dict, profile) -> set[str]:
+    """One-hot columns of the pseudo-levels ``__other__`` / ``__missing__`` that no classified
+    customer has: kept in the model (scoring needs a fixed column layout) but left out of the
+    centroids and importances the marts show."""
+    out = set()
+    for col in model_columns(pre):
+        if col.get("kind") != "categorical" or col.get("level") not in (OTHER_LEVEL, MISSING_LEVEL):
+            continue
+        cat = next(c for c in profile.categorical if c["feature"] == col["source"])
+        if cat["population_share"][cat["levels"].index(col["level"])] == 0:
+            out.add(col["name"])
+    return out
 
 
 def _original_centroids(pre: dict, C: np.ndarray) -> np.ndarray:
@@ -574,7 +590,8 @@ def train_segmentation(
         "davies_bouldin": _none_if_nan(chosen.davies_bouldin),
         "tree_fidelity": tree_fidelity,
         "stability_ari": _none_if_nan(stability),
-        "feature_importances_json": dumps(dict(zip(columns, tree["importances"]))),
+        "feature_importances_json": dumps({c: v for c, v in zip(columns, tree["importances"])
+                                           if c not in _unused_level_columns(pre, profile)}),
         "notes_json": dumps(notes),
         "params_json": dumps(params),
     })
