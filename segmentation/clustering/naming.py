@@ -200,7 +200,10 @@ def name_clusters(cluster_ids: list[int], profile: Profile,
       about the cluster's median in days (:class:`TimeThresholds`), so a
       cluster can be "lapsed" even when it is less lapsed than the rest, and
       is never "new" when its median tenure is above the new-customer limit;
-      a median between the tenure limits gives no word;
+      a median between the tenure limits gives no word; "recent" and "lapsed"
+      qualify even below the z limit (ranked by their |z| like every word), so a
+      cluster near the average of a mostly lapsed base reads "Lapsed", not
+      "Average";
     - 0/1 features: the share of members with 1 ("mostly x", "few x",
       "40% x"), never "high x".  A categorical feature qualifies when its dominant
     level in the cluster (ties by level name) has a share ``>= 0.6`` and
@@ -233,10 +236,12 @@ def name_clusters(cluster_ids: list[int], profile: Profile,
         cands: list[tuple[float, str, str]] = []  # (-strength, feature, word)
         for j, f in enumerate(profile.numeric_names):
             zij = float(profile.z[i, j])
-            if abs(zij) >= MIN_ABS_Z:
-                word = _numeric_word(profile, i, j, zij > 0, thresholds)
-                if word is not None:
-                    cands.append((-abs(zij), f, word))
+            word = _numeric_word(profile, i, j, zij > 0, thresholds)
+            # recency is always worth saying when it is an absolute fact ("recent" or
+            # "lapsed"), even for a cluster close to the average of a mostly lapsed base
+            always = f == "recency_days" and word in ("recent", "lapsed")
+            if word is not None and (abs(zij) >= MIN_ABS_Z or always):
+                cands.append((-abs(zij), f, word))
         for c in profile.categorical:
             share = c["share"][i]
             # dominant level; ties by level name (alphabetically first)

@@ -196,6 +196,7 @@ def test_names_from_profiles():
     cat = [{"feature": "gender", "levels": ["F", "M", "__other__", "__missing__"], "share": share,
             "population_share": np.array([0.5, 0.5, 0.0, 0.0])}]
     median = np.zeros((k, 4))
+    median[:, 2] = 120.0  # "lapsing": a recency word only when |z| qualifies
     median[0, 2], median[6, 2] = 30.0, 400.0  # recency words come from the median in days
     profile = Profile(names, z, np.zeros(4), np.ones(4), z, cat, np.ones(k, dtype=np.int64), median,
                       np.zeros(4, dtype=bool))
@@ -235,6 +236,11 @@ def test_time_words_follow_the_median_in_days():
     got = name_clusters([1, 2, 3, 4], _profile(names, z, median))
     assert got == ["Lapsing · long-standing", "Recent · new", "Lapsed · long-standing · infrequent",
                    "Lapsing"]
+    # "recent" / "lapsed" are said even below the z limit (here z = 0.1): a cluster near the
+    # average of a lapsed base is "Lapsed", not "Average"; "lapsing" is not
+    weak = np.array([[0.1, 0.0, 0.0], [0.1, 0.0, 0.0]])
+    assert name_clusters([1, 2], _profile(names, weak, np.array([[400.0, 500.0, 1], [120.0, 500.0, 1]]))) \
+        == ["Lapsed", "Average"]
     strict = TimeThresholds(recent_max_days=10, lapsed_min_days=100, new_max_days=30,
                             long_standing_min_days=600)
     assert name_clusters([1, 2, 3, 4], _profile(names, z, median), strict) == [
