@@ -288,11 +288,12 @@ def _centroids_frame(ids: np.ndarray, names: list[str], C: np.ndarray, pre: dict
             rows["cluster_id"].append(int(ids[i]))
             rows["cluster_name"].append(names[i])
             rows["feature_name"].append(col["name"])
-            rows["scaled_value"].append(float(C[i, j]))
-            rows["original_value"].append(float(original[i, j]))
-            rows["population_mean"].append(float(pop_mean[j]))
-            rows["population_std"].append(float(pop_std[j]))
-            rows["z_score"].append(float(z[i, j]))
+            # + 0.0 turns an IEEE -0.0 into 0.0, so no profile reads "-0.0"
+            rows["scaled_value"].append(float(C[i, j]) + 0.0)
+            rows["original_value"].append(float(original[i, j]) + 0.0)
+            rows["population_mean"].append(float(pop_mean[j]) + 0.0)
+            rows["population_std"].append(float(pop_std[j]) + 0.0)
+            rows["z_score"].append(float(z[i, j]) + 0.0)
     return build_frame(rows, "centroids")
 
 

@@ -167,3 +167,16 @@ def test_per_feature_lists_follow_the_chosen_features_and_errors_name_the_var():
     with pytest.raises(ValueError, match=r"log_features \(var cluster_log_features\) must be a subset "
                                          r"of features \(var cluster_features\), got 'frequency'"):
         clustering_settings(json.dumps({"features": ["recency_days"], "log_features": ["frequency"]}))
+
+
+def test_profiles_show_no_negative_zero_and_no_unused_pseudo_levels():
+    frame = _groups().assign(channel=["web", "shop"] * 30)
+    result = train_segmentation(frame, {"features": RFM_T, "categorical_features": ["channel"], **FAST})
+    values = result.centroids[["scaled_value", "original_value", "population_mean", "z_score"]].to_numpy()
+    assert not np.signbit(values[values == 0]).any()
+    # no customer has an unknown or missing channel: those one-hot columns stay out of the
+    # centroids and the importances, the two real levels are in both
+    assert sorted(f for f in result.centroids["feature_name"].unique() if f.startswith("channel")) == \
+        ["channel = 'shop'", "channel = 'web'"]
+    importances = json.loads(result.registry_row["feature_importances_json"])
+    assert sorted(f for f in importances if f.startswith("channel")) == ["channel = 'shop'", "channel = 'web'"]
