@@ -180,3 +180,13 @@ def test_profiles_show_no_negative_zero_and_no_unused_pseudo_levels():
         ["channel = 'shop'", "channel = 'web'"]
     importances = json.loads(result.registry_row["feature_importances_json"])
     assert sorted(f for f in importances if f.startswith("channel")) == ["channel = 'shop'", "channel = 'web'"]
+
+
+def test_counts_read_singular_for_one_customer():
+    from segmentation.charts import _customers
+    from segmentation.clustering.preprocessing import format_sig
+
+    assert (_customers(1), _customers(2), _customers(23570)) == ("1 customer", "2 customers", "23,570 customers")
+    # thresholds: 3 significant digits separate the sides of a split the old 2 decimals merged
+    assert (format_sig(0.00045), format_sig(-0.0), format_sig(462.4), format_sig(1234.5)) == \
+        ("0.00045", "0", "462", "1230")
