@@ -135,6 +135,11 @@ def _pct(x: float) -> str:
     return "-" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
 
 
+def _customers(n: int) -> str:
+    """``"1 customer"``, ``"1,234 customers"``."""
+    return f"{int(n):,} customer{'' if int(n) == 1 else 's'}"
+
+
 def _wrap(text: str, width: int, max_lines: int) -> str:
     lines = textwrap.wrap(str(text or ""), width=width, break_long_words=True) or [""]
     if len(lines) > max_lines:
@@ -354,7 +359,7 @@ def cluster_profile_figure(centroids: pd.DataFrame, sizes: pd.Series | None = No
     limit = max(1.0, float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0)
     labels = []
     for _, c in clusters.iterrows():
-        n = "" if sizes is None or c["cluster_id"] not in sizes.index else f"\n{int(sizes[c['cluster_id']]):,} customers"
+        n = "" if sizes is None or c["cluster_id"] not in sizes.index else f"\n{_customers(sizes[c['cluster_id']])}"
         labels.append(f"{c['cluster_id']} · {_wrap(c['cluster_name'], 30, 2)}{n}")
     with matplotlib.rc_context(_style()):
         width = max(7.0, 2.6 + 1.35 * len(features))
@@ -651,7 +656,7 @@ def _draw_card(ax, row: pd.Series) -> None:
                                               else CUSTOMER_COLOUR, transform=ax.transAxes))
     ax.text(0.025, 0.925, _wrap(_segment_label(row), 60, 1), color="white", fontsize=10.5,
             weight="bold", va="center", transform=ax.transAxes)
-    ax.text(0.025, 0.845, f"{int(row['customers']):,} customers ({_pct(row['share'])})   ·   "
+    ax.text(0.025, 0.845, f"{_customers(row['customers'])} ({_pct(row['share'])})   ·   "
             f"revenue share {_pct(row['revenue_share'])}{_predicted_value_text(row)}", color="white",
             fontsize=8.5 if pd.isna(row.get("expected_revenue_365")) else 7.5, va="center", transform=ax.transAxes)
     y = 0.765

@@ -102,6 +102,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 
 DEFAULT_START_DATE = dt.date(2024, 11, 1)
 DEFAULT_END_DATE = dt.date(2026, 10, 31)
@@ -643,6 +645,58 @@ def generate_demo(seed: int = 42, out_dir: str | Path | None = None) -> dict:
     if out_dir is not None:
         kwargs["out_dir"] = out_dir
     return generate(seed=seed, **kwargs)
+
+
+def generate_cohort_orders(customers: int = 3000, seed: int = 7, start_date: dt.date | str = "2024-01-01",
+                           as_of_date: dt.date | str = "2025-07-01") -> pd.DataFrame:
+    """A real-cohort-shaped order table (small, in memory, for tests of the naming).
+
+    Shaped like the retail data set of issue 12: every customer makes a first purchase in
+    the first quarter after ``start_date`` (so tenure at ``as_of_date`` spans only ~90 days),
+    about 60% never buy again, the others buy again at a rate that differs per customer
+    (a small group of regulars keeps buying up to the as-of date), so most of the base lapsed
+    long ago. Amounts are log-normal. Deterministic: everything is drawn from
+    ``numpy.random.default_rng(seed)`` in a fixed order (same numpy version, same rows).
+
+    Parameters
+    ----------
+    customers : int
+    seed : int
+    start_date, as_of_date : date or ``YYYY-MM-DD``
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``order_id, customer_id, ordered_at (datetime64), amount (float, > 0)``, sorted by
+        ``ordered_at`` then ``customer_id``; every order is before ``as_of_date``.
+    """
+    start, end = _as_date(start_date), _as_date(as_of_date)
+    span = (end - start).days
+    if customers < 1 or span <= 120:
+        raise ValueError("generate_cohort_orders needs customers >= 1 and as_of_date at least "
+                         f"120 days after start_date, got {customers} and {span} days")
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, 90, size=customers)
+    kind = rng.choice(3, size=customers, p=[0.6, 0.3, 0.1])  # one-time, occasional, regular
+    rate = np.where(kind == 0, 0.0, np.where(kind == 1, 1 / 120, 1 / 20))  # repeat orders per day
+    life = np.where(kind == 2, span, rng.integers(30, 200, size=customers))  # days they keep buying
+    rows_c, rows_d = [np.arange(customers)], [first]
+    for i in np.flatnonzero(kind > 0):
+        last = min(span - 1, int(first[i] + life[i]))
+        n = rng.poisson(rate[i] * max(last - int(first[i]), 0))
+        if n:
+            rows_c.append(np.full(n, i))
+            rows_d.append(np.sort(rng.integers(int(first[i]) + 1, last + 1, size=n)))
+    cust = np.concatenate(rows_c)
+    day = np.concatenate(rows_d)
+    amount = np.round(rng.lognormal(mean=3.5, sigma=0.7, size=len(cust)), 2) + 1.0
+    frame = pd.DataFrame({
+        "customer_id": [f"K{c:05d}" for c in cust],
+        "ordered_at": pd.to_datetime(start) + pd.to_timedelta(day, unit="D"),
+        "amount": amount,
+    }).sort_values(["ordered_at", "customer_id"], kind="stable").reset_index(drop=True)
+    frame.insert(0, "order_id", [f"Q{i:07d}" for i in range(len(frame))])
+    return frame
 
 
 def _summary(r: dict) -> str:

@@ -151,10 +151,14 @@ scaled as (
 
 ),
 
+{#- The features every customer must have a value for: those of the stored centroids. The
+    centroids leave out the one-hot columns of pseudo-levels (__other__, __missing__) that no
+    classified customer had; every centroid is 0 there, so such a column adds the same amount
+    to a customer's distance to every centroid and cannot change the nearest one. #}
 model_size as (
 
     select count(distinct feature_name) as feature_count
-    from preprocessing
+    from centroids
 
 ),
 

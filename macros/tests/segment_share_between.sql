@@ -2,7 +2,10 @@
     Fails for every segment whose share (the tested column, a fraction of its segmentation's
     customers) at the latest as-of date is outside [min_share, max_share]: a segment that
     swallows most customers, or one too small to act on. Earlier dates are history and are
-    not re-tested. Give `min_share`, `max_share` or both (fractions from 0 to 1).
+    not re-tested. Like the other drift tests it is quiet on the first as-of date of the
+    history (a first build into an empty database has no baseline: the shares of a first
+    model are what it found, not a drift). Give `min_share`, `max_share` or both (fractions
+    from 0 to 1).
 -#}
 {% test segment_share_between(model, column_name, min_share=none, max_share=none, date_column='as_of_date',
                               where_clause=none) %}
@@ -30,6 +33,7 @@ latest_date as (
 
     select max({{ date_column }}) as latest_as_of_date
     from history
+    having count(distinct {{ date_column }}) >= 2
 
 ),
 

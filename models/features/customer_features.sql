@@ -86,9 +86,9 @@ scored as (
 
     select
         *,
-        {{ rfm_score('recency_days', higher_is_better=false) }} as recency_score,
-        {{ rfm_score('frequency') }} as frequency_score,
-        {{ rfm_score('monetary') }} as monetary_score
+        {{ rfm_score('recency_days', 'recency', higher_is_better=false) }} as recency_score,
+        {{ rfm_score('frequency', 'frequency') }} as frequency_score,
+        {{ rfm_score('monetary', 'monetary') }} as monetary_score
     from measured
 
 ),

@@ -9,10 +9,15 @@
     (absent at the previous date; 'returned' when seen at some earlier date) on the from
     side, 'left' (absent now) on the to side.
 
-    A cluster move is caused by a 'retrain' when the two cluster assignments were made by
-    different model versions (cluster ids are kept stable across retrains, so a customer
-    whose cluster was matched keeps its id); otherwise, and for RFM and business segments,
-    the move is caused by the customer's 'behaviour' (their orders up to the date).
+    has_orders_since_previous: the customer has an order of any kind (purchase, refund,
+    cancellation) dated after the previous as-of date and up to this one, so their own order
+    facts changed. The cause of a move:
+      'behaviour' - they have such an order;
+      'retrain'   - no such order, and the two cluster assignments were made by different model
+                    versions: moved only by the retrain (ids are matched by members, so a
+                    customer whose cluster survived keeps its id);
+      'time'      - no such order, same model (or RFM / business): moved because recency and
+                    tenure grew with the date (or, for quantile RFM scores, because others did).
 -#}
 {{ config(
     materialized='incremental',
@@ -37,6 +42,12 @@ segment_size_history as (
 customer_segments as (
 
     select * from {{ ref('customer_segments') }}
+
+),
+
+int_orders_aggregated as (
+
+    select * from {{ ref('int_orders_aggregated') }}
 
 ),
 
@@ -108,6 +119,16 @@ customers_seen_before as (
 
 ),
 
+customers_with_orders_since_previous as (
+
+    select distinct int_orders_aggregated.customer_id
+    from int_orders_aggregated
+    inner join as_of_dates
+        on int_orders_aggregated.order_date > as_of_dates.previous_as_of_date
+        and int_orders_aggregated.order_date <= as_of_dates.as_of_date
+
+),
+
 current_memberships as (
 
     {{ segment_memberships('current_states') | indent(4) }}
@@ -154,6 +175,7 @@ classified as (
             when customers_seen_before.customer_id is not null then 'returned'
             else 'new customer'
         end as from_segment_name,
+        customers_with_orders_since_previous.customer_id is not null as has_orders_since_previous,
         coalesce(paired.current_segment, 'left') as to_segment,
         coalesce(paired.current_segment_name, 'left') as to_segment_name,
         case
@@ -169,12 +191,15 @@ classified as (
                 or paired.current_segment is null
                 or paired.previous_segment = paired.current_segment
                 then null
+            when customers_with_orders_since_previous.customer_id is not null then 'behaviour'
             when paired.previous_model_version <> paired.current_model_version then 'retrain'
-            else 'behaviour'
+            else 'time'
         end as move_cause
     from paired
     left join customers_seen_before
         on paired.customer_id = customers_seen_before.customer_id
+    left join customers_with_orders_since_previous
+        on paired.customer_id = customers_with_orders_since_previous.customer_id
 
 ),
 
@@ -188,9 +213,10 @@ counted as (
         to_segment_name,
         transition_type,
         move_cause,
+        has_orders_since_previous,
         count(*) as customers
     from classified
-    group by 1, 2, 3, 4, 5, 6, 7
+    group by 1, 2, 3, 4, 5, 6, 7, 8
 
 ),
 
@@ -206,6 +232,7 @@ final as (
         counted.to_segment_name,
         counted.transition_type,
         counted.move_cause,
+        counted.has_orders_since_previous,
         counted.customers,
         counted.customers * 1.0
             / sum(counted.customers) over (partition by counted.segmentation_type, counted.from_segment)

@@ -229,7 +229,7 @@ unclassified_rules as (
         'unclassified' as segment,
         'not placed in a cluster: '
         || {{ dbt.listagg(
-            "coalesce(reason, 'no reason recorded') || ' (' || cast(customers as " ~ text ~ ") || ' customers)'",
+            "coalesce(reason, 'no reason recorded') || ' (' || cast(customers as " ~ text ~ ") || case when customers = 1 then ' customer)' else ' customers)' end",
             "'; '",
             "order by customers desc, reason") }} as rules_text
     from unclassified_reasons

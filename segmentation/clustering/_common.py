@@ -61,6 +61,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "cluster_id": "Int64",
         "previous_cluster_id": "Int64",
         "status": "str",
+        "match_method": "str",
+        "shared_customers": "Int64",
+        "member_overlap": "float64",
         "centroid_distance": "float64",
     },
     "preprocessing": {

@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from ._common import MISSING_LEVEL, OTHER_LEVEL, build_frame
+from .preprocessing import format_sig
 
 __all__ = [
     "tree_matrix",
@@ -201,7 +202,9 @@ def tree_predict(tree: dict, Xt: np.ndarray) -> np.ndarray:
 # rules
 # ---------------------------------------------------------------------------
 def _fmt(t: float, integer: bool) -> str:
-    return str(int(math.floor(t))) if integer else f"{t:.2f}"
+    """A split threshold for people: whole numbers for integer columns, else 3 significant
+    digits (0.00045 stays 0.00045, not 0.00), never -0."""
+    return str(int(math.floor(t))) if integer else format_sig(t)
 
 
 def level_text(level: str) -> str:

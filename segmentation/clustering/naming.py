@@ -6,10 +6,12 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 
 from ._common import MISSING_LEVEL, OTHER_LEVEL
 
-__all__ = ["Profile", "profile_clusters", "name_clusters", "VOCABULARY", "MIN_ABS_Z"]
+__all__ = ["Profile", "profile_clusters", "name_clusters", "VOCABULARY", "MIN_ABS_Z",
+           "TimeThresholds"]
 
 #: (word when high, word when low) per known feature.
 VOCABULARY: dict[str, tuple[str, str]] = {
@@ -20,10 +22,49 @@ VOCABULARY: dict[str, tuple[str, str]] = {
     "age": ("older", "younger"),
     "avg_order_value": ("big baskets", "small baskets"),
 }
+#: Features measured in days whose words state an absolute fact about time. The word is
+#: chosen from the cluster's median (see :class:`TimeThresholds`), not from its z-score.
+TIME_FEATURES = ("recency_days", "tenure_days")
 MIN_ABS_Z = 0.3
+#: A 0/1 feature is named by the share of its members with 1: "mostly x" at or above
+#: BINARY_MOSTLY, "few x" at or below 1 - BINARY_MOSTLY, else "NN% x".
+BINARY_MOSTLY = 0.75
 MAX_WORDS = 3
 CAT_MIN_SHARE = 0.6
 CAT_MIN_LIFT = 1.5
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeThresholds:
+    """Absolute limits, in days, for the time words of cluster names.
+
+    ``recency_days``: "recent" when the cluster median is ``<= recent_max_days``,
+    "lapsed" when ``>= lapsed_min_days``, "lapsing" between.  ``tenure_days``:
+    "new" when ``<= new_max_days``, "long-standing" when ``>= long_standing_min_days``,
+    no tenure word between (the z-score alone never says new or long-standing).
+    """
+
+    recent_max_days: float = 90.0
+    lapsed_min_days: float = 180.0
+    new_max_days: float = 90.0
+    long_standing_min_days: float = 365.0
+
+    @classmethod
+    def from_settings(cls, settings) -> "TimeThresholds":
+        return cls(settings.recent_max_days, settings.lapsed_min_days, settings.new_max_days,
+                   settings.long_standing_min_days)
+
+    def word(self, feature: str, median: float) -> str | None:
+        """The time word for a cluster median, or None."""
+        if not math.isfinite(median):
+            return None
+        if feature == "recency_days":
+            if median <= self.recent_max_days:
+                return "recent"
+            return "lapsed" if median >= self.lapsed_min_days else "lapsing"
+        if median <= self.new_max_days:
+            return "new"
+        return "long-standing" if median >= self.long_standing_min_days else None
 
 
 @dataclasses.dataclass
@@ -35,6 +76,10 @@ class Profile:
     numeric_names : list of str, length p
     cluster_mean : ndarray, shape (k, p)
         Mean of the observed (non-null) values per cluster, original units.
+    cluster_median : ndarray, shape (k, p)
+        Median of the observed values per cluster, original units.
+    is_binary : ndarray of bool, shape (p,)
+        The feature only takes the values 0 and 1 (both seen).
     population_mean, population_std : ndarray, shape (p,)
         Over all classified customers (std with ddof=0).
     z : ndarray, shape (k, p)
@@ -53,6 +98,8 @@ class Profile:
     z: np.ndarray
     categorical: list[dict]
     sizes: np.ndarray
+    cluster_median: np.ndarray | None = None
+    is_binary: np.ndarray | None = None
 
 
 def profile_clusters(labels: np.ndarray, k: int, X: np.ndarray, numeric_names: list[str],
@@ -96,6 +143,15 @@ def profile_clusters(labels: np.ndarray, k: int, X: np.ndarray, numeric_names: l
         if pstd[j] > 0:
             zj = (cmean[:, j] - pmean[j]) / pstd[j]
             z[:, j] = np.where(np.isnan(zj), 0.0, zj)
+    cmedian = np.full((k, p), np.nan)
+    binary = np.zeros(p, dtype=bool)
+    for j in range(p):
+        obs = ~np.isnan(X[:, j])
+        if obs.any():
+            med = pd.Series(X[obs, j]).groupby(labels[obs]).median()
+            cmedian[med.index.to_numpy(), j] = med.to_numpy()
+            values = np.unique(X[obs, j])
+            binary[j] = len(values) == 2 and values[0] == 0.0 and values[1] == 1.0
     cats = []
     for c, code in zip(categorical, codes):
         levels = [*c["levels"], OTHER_LEVEL, MISSING_LEVEL]
@@ -106,7 +162,7 @@ def profile_clusters(labels: np.ndarray, k: int, X: np.ndarray, numeric_names: l
         pop = counts.sum(axis=0) / max(int(sizes.sum()), 1)
         cats.append({"feature": c["feature"], "levels": levels, "share": share,
                      "population_share": pop})
-    return Profile(list(numeric_names), cmean, pmean, pstd, z, cats, sizes)
+    return Profile(list(numeric_names), cmean, pmean, pstd, z, cats, sizes, cmedian, binary)
 
 
 def _word(feature: str, high: bool) -> str:
@@ -115,11 +171,41 @@ def _word(feature: str, high: bool) -> str:
     return f"{'high' if high else 'low'} {feature}"
 
 
-def name_clusters(cluster_ids: list[int], profile: Profile) -> list[str]:
+def _numeric_word(profile: Profile, i: int, j: int, high: bool,
+                  thresholds: TimeThresholds) -> str | None:
+    feature = profile.numeric_names[j]
+    if feature in TIME_FEATURES:
+        median = float(profile.cluster_median[i, j]) if profile.cluster_median is not None else math.nan
+        return thresholds.word(feature, median)
+    if profile.is_binary is not None and profile.is_binary[j]:
+        share = float(profile.cluster_mean[i, j])
+        if share >= BINARY_MOSTLY:
+            return f"mostly {feature}"
+        if share <= 1 - BINARY_MOSTLY:
+            return f"few {feature}"
+        return f"{round(100 * share):d}% {feature}"
+    return _word(feature, high)
+
+
+def name_clusters(cluster_ids: list[int], profile: Profile,
+                  thresholds: TimeThresholds | None = None) -> list[str]:
     """Readable, deterministic name per cluster.
 
     For each numeric feature the profile z-score is used; features with
-    ``|z| >= 0.3`` qualify.  A categorical feature qualifies when its dominant
+    ``|z| >= 0.3`` qualify.  Which word a qualifying feature gives:
+
+    - level features (spend, frequency, ...): the z-score's sign, relative to
+      the population (:data:`VOCABULARY`);
+    - time features (``recency_days``, ``tenure_days``): an absolute fact
+      about the cluster's median in days (:class:`TimeThresholds`), so a
+      cluster can be "lapsed" even when it is less lapsed than the rest, and
+      is never "new" when its median tenure is above the new-customer limit;
+      a median between the tenure limits gives no word; "recent" and "lapsed"
+      qualify even below the z limit (ranked by their |z| like every word), so a
+      cluster near the average of a mostly lapsed base reads "Lapsed", not
+      "Average";
+    - 0/1 features: the share of members with 1 ("mostly x", "few x",
+      "40% x"), never "high x".  A categorical feature qualifies when its dominant
     level in the cluster (ties by level name) has a share ``>= 0.6`` and
     ``>= 1.5`` times its population share; its strength is the z-score of that
     level's indicator, ``(share - p) / sqrt(p (1 - p))``.  Up to three
@@ -136,19 +222,26 @@ def name_clusters(cluster_ids: list[int], profile: Profile) -> list[str]:
     cluster_ids : list of int, length k
         Id of each profile row.
     profile : Profile
+    thresholds : TimeThresholds or None
+        Limits for the time words; the defaults when None.
 
     Returns
     -------
     list of str, length k
     """
+    thresholds = thresholds or TimeThresholds()
     k = len(cluster_ids)
     names = []
     for i in range(k):
         cands: list[tuple[float, str, str]] = []  # (-strength, feature, word)
         for j, f in enumerate(profile.numeric_names):
             zij = float(profile.z[i, j])
-            if abs(zij) >= MIN_ABS_Z:
-                cands.append((-abs(zij), f, _word(f, zij > 0)))
+            word = _numeric_word(profile, i, j, zij > 0, thresholds)
+            # recency is always worth saying when it is an absolute fact ("recent" or
+            # "lapsed"), even for a cluster close to the average of a mostly lapsed base
+            always = f == "recency_days" and word in ("recent", "lapsed")
+            if word is not None and (abs(zij) >= MIN_ABS_Z or always):
+                cands.append((-abs(zij), f, word))
         for c in profile.categorical:
             share = c["share"][i]
             # dominant level; ties by level name (alphabetically first)

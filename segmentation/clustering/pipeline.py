@@ -20,8 +20,8 @@ from ._common import MISSING_LEVEL, OTHER_LEVEL, build_frame, dumps, frame_from_
 from .explain import fit_tree, quote_identifier, sql_double, tree_matrix, tree_predict, tree_rules
 from .inputs import InputData, prepare_input
 from .kselection import choose_k, fit_kmeans, nearest_centroid, sweep_k
-from .matching import assign_cluster_ids, previous_centroids_scaled
-from .naming import name_clusters, profile_clusters
+from .matching import assign_cluster_ids, match_by_centroids, match_by_members
+from .naming import TimeThresholds, name_clusters, profile_clusters
 from .preprocessing import (
     category_codes,
     classifiable_rows,
@@ -31,6 +31,7 @@ from .preprocessing import (
     model_columns,
     preprocessing_frame,
     screen_customers,
+    training_sample_positions,
     transform,
 )
 from .settings import ClusteringSettings
@@ -96,7 +97,8 @@ class TrainingResult:
         ``cluster_id, leaf_id, rule_text, rule_sql, n_customers, support,
         leaf_precision``.
     lineage : pandas.DataFrame
-        ``cluster_id, previous_cluster_id, status, centroid_distance``.
+        ``cluster_id, previous_cluster_id, status, match_method, shared_customers,
+        member_overlap, centroid_distance``.
     preprocessing : pandas.DataFrame
         ``feature_name, source_column, kind, level, clip_lower, clip_upper,
         log_transform, center, scale, weight, impute_value``.
@@ -279,17 +281,34 @@ def _centroids_frame(ids: np.ndarray, names: list[str], C: np.ndarray, pre: dict
         j += L
     rows = {key: [] for key in ("cluster_id", "cluster_name", "feature_name", "scaled_value",
                                 "original_value", "population_mean", "population_std", "z_score")}
+    used = [j for j, col in enumerate(cols) if col["name"] not in _unused_level_columns(pre, profile)]
     for i in range(k):
-        for j, col in enumerate(cols):
+        for j in used:
+            col = cols[j]
             rows["cluster_id"].append(int(ids[i]))
             rows["cluster_name"].append(names[i])
             rows["feature_name"].append(col["name"])
-            rows["scaled_value"].append(float(C[i, j]))
-            rows["original_value"].append(float(original[i, j]))
-            rows["population_mean"].append(float(pop_mean[j]))
-            rows["population_std"].append(float(pop_std[j]))
-            rows["z_score"].append(float(z[i, j]))
+            # + 0.0 turns an IEEE -0.0 into 0.0, so no profile reads "-0.0"
+            rows["scaled_value"].append(float(C[i, j]) + 0.0)
+            rows["original_value"].append(float(original[i, j]) + 0.0)
+            rows["population_mean"].append(float(pop_mean[j]) + 0.0)
+            rows["population_std"].append(float(pop_std[j]) + 0.0)
+            rows["z_score"].append(float(z[i, j]) + 0.0)
     return build_frame(rows, "centroids")
+
+
+def _unused_level_columns(pre: dict, profile) -> set[str]:
+    """One-hot columns of the pseudo-levels ``__other__`` / ``__missing__`` that no classified
+    customer has: kept in the model (scoring needs a fixed column layout) but left out of the
+    centroids and importances the marts show."""
+    out = set()
+    for col in model_columns(pre):
+        if col.get("kind") != "categorical" or col.get("level") not in (OTHER_LEVEL, MISSING_LEVEL):
+            continue
+        cat = next(c for c in profile.categorical if c["feature"] == col["source"])
+        if cat["population_share"][cat["levels"].index(col["level"])] == 0:
+            out.add(col["name"])
+    return out
 
 
 def _original_centroids(pre: dict, C: np.ndarray) -> np.ndarray:
@@ -434,11 +453,9 @@ def train_segmentation(
     rng = np.random.default_rng(settings.random_state)
     cls_idx = np.flatnonzero(screen.classifiable)
     n_cls = len(cls_idx)
+    pick = training_sample_positions(n_cls, settings, rng)
     if n_cls > settings.training_sample_size:
-        pick = np.sort(rng.choice(n_cls, size=settings.training_sample_size, replace=False))
         notes.append(f"training sample: {settings.training_sample_size} of {n_cls} classifiable customers")
-    else:
-        pick = np.arange(n_cls)
     train_idx = cls_idx[pick]
     n_s = len(train_idx)
 
@@ -489,12 +506,14 @@ def train_segmentation(
     C_km = chosen.model.cluster_centers_.astype(np.float64)
     lab_km = nearest_centroid(Z_cls, C_km)[0]
     sizes_km = np.bincount(lab_km, minlength=k)
-    prev_scaled = previous_centroids_scaled(prev_clusters, pre) if prev_clusters else None
-    if prev_clusters and prev_scaled is None:
-        notes.append(f"previous model v{version - 1} used other features; its clusters are "
-                     "retired and all clusters get new ids")
-    ids_km, lineage = assign_cluster_ids(C_km, sizes_km, prev_ids, prev_scaled, next_id,
-                                         settings.new_cluster_max_distance)
+    matches, method = {}, None
+    if prev_clusters:
+        matches, method, note = _match_previous(frame, previous, cls_idx, lab_km, k, prev_ids,
+                                                prev_clusters, X_raw[cls_idx], screen.numeric_names,
+                                                settings, version - 1)
+        if note:
+            notes.append(note)
+    ids_km, lineage = assign_cluster_ids(C_km, sizes_km, prev_ids, matches, next_id, method)
     order = np.argsort(ids_km, kind="stable")
     ids = ids_km[order]
     C = np.ascontiguousarray(C_km[order])
@@ -504,7 +523,7 @@ def train_segmentation(
     # g. names ---------------------------------------------------------------
     profile = profile_clusters(label, k, X_raw[cls_idx], screen.numeric_names, codes,
                                pre["categorical"])
-    names = name_clusters(ids.tolist(), profile)
+    names = name_clusters(ids.tolist(), profile, TimeThresholds.from_settings(settings))
 
     # h. explanation tree ------------------------------------------------------
     columns = [c["name"] for c in model_columns(pre)]
@@ -572,7 +591,8 @@ def train_segmentation(
         "davies_bouldin": _none_if_nan(chosen.davies_bouldin),
         "tree_fidelity": tree_fidelity,
         "stability_ari": _none_if_nan(stability),
-        "feature_importances_json": dumps(dict(zip(columns, tree["importances"]))),
+        "feature_importances_json": dumps({c: v for c, v in zip(columns, tree["importances"])
+                                           if c not in _unused_level_columns(pre, profile)}),
         "notes_json": dumps(notes),
         "params_json": dumps(params),
     })
@@ -582,6 +602,49 @@ def train_segmentation(
         row[f"{key}_json"] = frame_to_json(df)
     row = {key: row[key] for key in REGISTRY_KEYS}
     return TrainingResult(row, assignments, **tables)
+
+
+def _match_previous(frame: pd.DataFrame, previous: Mapping, cls_idx: np.ndarray, labels: np.ndarray,
+                    k: int, prev_ids: list[int], prev_clusters: list[dict], X_cls: np.ndarray,
+                    numeric_names: list[str], settings: ClusteringSettings, prev_version: int
+                    ) -> tuple[dict, str | None, str | None]:
+    """Match the new clusters to the previous model's: by members, else by centroids.
+
+    The previous model scores the current customers (its own stored preprocessing and
+    centroids); the new clusters are paired with its clusters on the customers both
+    classify (:func:`matching.match_by_members`). If it cannot score them (a column it used
+    is missing), the centroids in original units on the numeric features both use are
+    compared (:func:`matching.match_by_centroids`); with none in common, every previous
+    cluster is retired.
+
+    Returns
+    -------
+    matches : dict, method : str or None, note : str or None
+    """
+    try:
+        scored = score_customers(frame, previous)
+    except ValueError as exc:
+        scored, reason = None, str(exc)
+    if scored is not None:
+        previous_labels = scored["cluster_id"].fillna(-1).to_numpy(dtype=np.int64)[cls_idx]
+        return (match_by_members(labels, previous_labels, k, prev_ids, settings.match_min_overlap),
+                "members", None)
+    common = [f for f in numeric_names if f in prev_clusters[0]["centroid_original"].get("numeric", {})]
+    if not common:
+        return ({}, None, f"previous model v{prev_version} cannot score these customers ({reason}) and "
+                          "shares no numeric feature; its clusters are retired and all clusters get new ids")
+    cols = [numeric_names.index(f) for f in common]
+    X = X_cls[:, cols]
+    new_c = np.full((k, len(cols)), np.nan)
+    for j in range(len(cols)):
+        obs = ~np.isnan(X[:, j])
+        new_c[:, j] = np.bincount(labels[obs], weights=X[obs, j], minlength=k) / np.maximum(
+            np.bincount(labels[obs], minlength=k), 1)
+    prev_c = np.array([[float(c["centroid_original"]["numeric"][f]) for f in common] for c in prev_clusters])
+    spread = np.nanstd(X, axis=0)
+    matches = match_by_centroids(new_c, prev_c, spread, prev_ids, settings.new_cluster_max_distance)
+    return (matches, "centroids", f"previous model v{prev_version} cannot score these customers "
+            f"({reason}); clusters matched by centroids on {', '.join(common)}")
 
 
 def _no_model(base: dict, data: InputData, classifiable: np.ndarray, reasons: np.ndarray,
@@ -598,8 +661,8 @@ def _no_model(base: dict, data: InputData, classifiable: np.ndarray, reasons: np
         "clusters": [],
         "max_cluster_id": next_id - 1,
     }
-    _, lineage = assign_cluster_ids(np.zeros((0, 0)), np.zeros(0, dtype=np.int64), prev_ids, None,
-                                    next_id, settings.new_cluster_max_distance)
+    _, lineage = assign_cluster_ids(np.zeros((0, 0)), np.zeros(0, dtype=np.int64), prev_ids, {},
+                                    next_id, None)
     none = np.zeros(len(classifiable), dtype=bool)
     reasons = np.where(classifiable, reason, reasons)
     assignments = _assemble_assignments(data, none, reasons, np.zeros(0, dtype=np.int64),

@@ -162,7 +162,9 @@ def screen_customers(data: InputData, settings: ClusteringSettings) -> Screening
     ``null_strategy="impute_median"``); (3) if fewer than 3 customers are
     classifiable, stop; (4) drop features that are constant on the
     classifiable customers ("constant"; a categorical null counts as a
-    value); if nothing is left, stop (fewer than 2 distinct points); (5)
+    value), and numeric features that are near-constant on the clipped
+    training sample (:func:`screen_spread`); if nothing is left, stop
+    (fewer than 2 distinct points); (5)
     recompute classifiability with the remaining features.
 
     Parameters
@@ -224,6 +226,9 @@ def screen_customers(data: InputData, settings: ClusteringSettings) -> Screening
             dropped.append({"feature": c, "reason": "constant"})
         else:
             keep_cat.append(c)
+    keep_num, spread_dropped = screen_spread(
+        X[classifiable][:, [data.numeric_names.index(f) for f in keep_num]], keep_num, settings)
+    dropped.extend(spread_dropped)
     if not keep_num and not keep_cat:
         stop = (
             f"too few distinct customers to cluster (n={n_cls}, distinct points=1, need at least 2)"
@@ -232,6 +237,89 @@ def screen_customers(data: InputData, settings: ClusteringSettings) -> Screening
         return Screening(num, cat, num, classifiable, reasons, dropped, stop)
     classifiable, reasons = classify(keep_num)
     return Screening(keep_num, keep_cat, keep_num, classifiable, reasons, dropped, None)
+
+
+def training_sample_positions(n_classifiable: int, settings: ClusteringSettings,
+                              rng: np.random.Generator | None = None) -> np.ndarray:
+    """Positions (sorted) of the training sample among the classifiable customers.
+
+    At most ``training_sample_size`` positions drawn without replacement by
+    ``rng`` (default: ``numpy.random.default_rng(random_state)``, the
+    generator whose first draw the pipeline uses), all of them otherwise.
+    """
+    if n_classifiable <= settings.training_sample_size:
+        return np.arange(n_classifiable)
+    if rng is None:
+        rng = np.random.default_rng(settings.random_state)
+    return np.sort(rng.choice(n_classifiable, size=settings.training_sample_size, replace=False))
+
+
+def screen_spread(X: np.ndarray, names: list[str], settings: ClusteringSettings
+                  ) -> tuple[list[str], list[dict]]:
+    """Drop numeric features that carry (almost) no information.
+
+    The rule runs on the training sample (:func:`training_sample_positions` of
+    the rows of ``X``), after clipping at ``clip_quantiles`` and before any
+    log or scaling, in the feature's own units: a feature is dropped when
+    its standard deviation (ddof=0) is below ``min_relative_spread`` times
+    its mean absolute value.  Such a feature would still get full weight
+    from a scaler, so k-means would split customers who behave alike on
+    tiny, meaningless differences (a cohort whose tenure spans a few weeks).
+    A feature that is constant after clipping is always dropped.  Missing
+    values are ignored.
+
+    Parameters
+    ----------
+    X : ndarray of float64, shape (n_classifiable, p)
+    names : list of str, length p
+    settings : ClusteringSettings
+
+    Returns
+    -------
+    kept : list of str
+    dropped : list of dict
+        ``{"feature", "reason"}``; the reason quotes the figures and the var.
+    """
+    if X.shape[0] == 0 or not names:
+        return list(names), []
+    S = X[training_sample_positions(X.shape[0], settings)]
+    kept, dropped = [], []
+    threshold = settings.min_relative_spread
+    for j, name in enumerate(names):
+        x = S[:, j]
+        x = x[~np.isnan(x)]
+        if len(x) == 0:
+            kept.append(name)
+            continue
+        if settings.clip_quantiles is not None:
+            lo, hi = np.quantile(x, settings.clip_quantiles)
+            x = np.clip(x, lo, hi)
+        std, level = float(np.std(x)), float(np.mean(np.abs(x)))
+        if std == 0.0:
+            dropped.append({"feature": name, "reason": "constant on the clipped training sample"})
+        elif std < threshold * level:
+            dropped.append({"feature": name, "reason": (
+                f"near-constant on the clipped training sample: standard deviation "
+                f"{format_sig(std)} is {format_sig(100 * std / level)}% of its mean absolute value "
+                f"{format_sig(level)} (below var cluster_min_relative_spread = {threshold:g})")})
+        else:
+            kept.append(name)
+    return kept, dropped
+
+
+def format_sig(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits, for people: no exponent for ordinary
+    magnitudes, no ``-0``, thousands not grouped (``1234.5`` -> ``'1230'``, ``-0.0`` -> ``'0'``)."""
+    if x is None or not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(x)))
+    decimals = max(0, digits - 1 - magnitude)
+    text = f"{round(x, digits - 1 - magnitude):.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 # ---------------------------------------------------------------------------

@@ -17,12 +17,50 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["ClusteringSettings"]
+__all__ = ["ClusteringSettings", "VAR_NAMES"]
 
 DEFAULT_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "age")
 DEFAULT_OPTIONAL_FEATURES = ("age",)
 DEFAULT_LOG_FEATURES = ("frequency", "monetary")
 SCALERS = ("minmax", "robust", "standard")
+#: The dbt var that sets each setting (python_models/clustering/_clustering__models.yml passes
+#: them in); every validation message names both, so a dbt user reads the var they wrote.
+VAR_NAMES: dict[str, str] = {
+    "features": "cluster_features",
+    "optional_features": "cluster_optional_features",
+    "categorical_features": "cluster_categorical_features",
+    "log_features": "cluster_log_features",
+    "clip_quantiles": "cluster_clip_quantiles",
+    "scaler": "cluster_scaler",
+    "categorical_weight": "cluster_categorical_weight",
+    "categorical_max_levels": "cluster_categorical_max_levels",
+    "null_strategy": "cluster_null_strategy",
+    "k_min": "cluster_k_min",
+    "k_max": "cluster_k_max",
+    "n_clusters": "n_clusters",
+    "n_init": "cluster_n_init",
+    "max_iter": "cluster_max_iter",
+    "random_state": "random_state",
+    "training_sample_size": "training_sample_size",
+    "silhouette_sample_size": "silhouette_sample_size",
+    "tree_max_depth": "tree_max_depth",
+    "tree_min_samples_leaf": "tree_min_samples_leaf",
+    "stability_bootstraps": "stability_bootstraps",
+    "new_cluster_max_distance": "new_cluster_max_distance",
+    "min_relative_spread": "cluster_min_relative_spread",
+    "recent_max_days": "cluster_name_recent_max_days",
+    "lapsed_min_days": "cluster_name_lapsed_min_days",
+    "new_max_days": "cluster_name_new_max_days",
+    "long_standing_min_days": "cluster_name_long_standing_min_days",
+    "match_min_overlap": "cluster_match_min_overlap",
+}
+
+
+def _label(key: str) -> str:
+    """``key`` as messages show it: the setting and the dbt var that sets it."""
+    var = VAR_NAMES.get(key)
+    return key if var is None or var == key else f"{key} (var {var})"
+
 NULL_STRATEGIES = ("impute_median", "unclassified")
 
 
@@ -80,8 +118,28 @@ class ClusteringSettings:
     stability_bootstraps : int
         Number of bootstrap refits for the stability score (0 disables it).
     new_cluster_max_distance : float
-        Maximum distance (scaled units) between a centroid and its matched
-        previous centroid for the cluster to keep the previous id.
+        Fallback matching only (when the previous model cannot score the
+        current customers): maximum distance between a centroid and its
+        matched previous centroid, both in original units divided by the
+        population standard deviation of each feature, for the cluster to
+        keep the previous id.
+    min_relative_spread : float
+        Feature screening: a numeric feature whose standard deviation on the
+        clipped training sample is below this share of its mean absolute
+        value (or that is constant) is dropped, reason recorded.  0 keeps
+        every non-constant feature.
+    recent_max_days, lapsed_min_days : float
+        Cluster names: "recent" needs a cluster median ``recency_days`` of at
+        most ``recent_max_days``, "lapsed" at least ``lapsed_min_days``;
+        between the two the word is "lapsing".
+    new_max_days, long_standing_min_days : float
+        Cluster names: "new" needs a cluster median ``tenure_days`` of at
+        most ``new_max_days``, "long-standing" at least
+        ``long_standing_min_days``; between the two tenure gives no word.
+    match_min_overlap : float
+        Stable ids: a new cluster keeps a previous cluster's id when, on the
+        customers both models score, at least this share of the previous
+        cluster's members and of the new cluster's members are shared.
     """
 
     features: tuple[str, ...] = DEFAULT_FEATURES
@@ -105,6 +163,12 @@ class ClusteringSettings:
     tree_min_samples_leaf: int = 20
     stability_bootstraps: int = 5
     new_cluster_max_distance: float = 1.0
+    min_relative_spread: float = 0.1
+    recent_max_days: float = 90.0
+    lapsed_min_days: float = 180.0
+    new_max_days: float = 90.0
+    long_standing_min_days: float = 365.0
+    match_min_overlap: float = 0.6
 
     def __post_init__(self) -> None:
         for name, value in _validated(self).items():
@@ -181,12 +245,13 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
     )
     if not v["features"] and not v["categorical_features"]:
         raise ValueError(
-            "features and categorical_features are both empty; at least one feature is required"
+            "features (var cluster_features) and categorical_features (var "
+            "cluster_categorical_features) are both empty; at least one feature is required"
         )
     overlap = sorted(set(v["features"]) & set(v["categorical_features"]))
     if overlap:
         raise ValueError(
-            f"features and categorical_features must be disjoint, got both: {', '.join(overlap)}"
+            f"{_label('features')} and {_label('categorical_features')} must be disjoint, got both: {', '.join(overlap)}"
         )
     if "customer_id" in v["features"] or "customer_id" in v["categorical_features"]:
         raise ValueError("customer_id is the key column and cannot be a feature")
@@ -199,7 +264,7 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
         bad = [f for f in opt if f not in all_features]
         if bad:
             raise ValueError(
-                f"optional_features must name configured features, got {', '.join(map(repr, bad))}; "
+                f"{_label('optional_features')} must name configured features, got {', '.join(map(repr, bad))}; "
                 f"configured features are: {', '.join(sorted(all_features))}"
             )
         v["optional_features"] = opt
@@ -211,7 +276,7 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
         bad = [f for f in logf if f not in v["features"]]
         if bad:
             raise ValueError(
-                f"log_features must be a subset of features, got {', '.join(map(repr, bad))}; "
+                f"{_label('log_features')} must be a subset of {_label('features')}, got {', '.join(map(repr, bad))}; "
                 f"features are: {', '.join(v['features']) or '(none)'}"
             )
         v["log_features"] = logf
@@ -231,7 +296,7 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
             ok = 0.0 <= lo < hi <= 1.0
         if not ok:
             raise ValueError(
-                "clip_quantiles must be null or a pair [lower, upper] with "
+                f"{_label('clip_quantiles')} must be null or a pair [lower, upper] with "
                 f"0 <= lower < upper <= 1, got {cq!r}"
             )
         v["clip_quantiles"] = (lo, hi)
@@ -242,11 +307,23 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
     v["new_cluster_max_distance"] = _real(
         "new_cluster_max_distance", s.new_cluster_max_distance, minimum=0.0, strict=False
     )
+    v["min_relative_spread"] = _real("min_relative_spread", s.min_relative_spread, minimum=0.0,
+                                     strict=False)
+    for key in ("recent_max_days", "lapsed_min_days", "new_max_days", "long_standing_min_days"):
+        v[key] = _real(key, getattr(s, key), minimum=0.0, strict=False)
+    for low, high in (("recent_max_days", "lapsed_min_days"), ("new_max_days", "long_standing_min_days")):
+        if v[high] < v[low]:
+            raise ValueError(f"{_label(high)} must be >= {_label(low)} ({v[low]:g}), "
+                             f"got {getattr(s, high)!r}")
+    v["match_min_overlap"] = _real("match_min_overlap", s.match_min_overlap, minimum=0.0, strict=True)
+    if v["match_min_overlap"] > 1.0:
+        raise ValueError(f"{_label('match_min_overlap')} must be a number > 0 and <= 1, "
+                         f"got {s.match_min_overlap!r}")
     v["categorical_max_levels"] = _int("categorical_max_levels", s.categorical_max_levels, 1)
     v["k_min"] = _int("k_min", s.k_min, 2)
     v["k_max"] = _int("k_max", s.k_max, 2)
     if v["k_max"] < v["k_min"]:
-        raise ValueError(f"k_max must be an integer >= k_min ({v['k_min']}), got {s.k_max!r}")
+        raise ValueError(f"{_label('k_max')} must be an integer >= {_label('k_min')} ({v['k_min']}), got {s.k_max!r}")
     if s.n_clusters is None:
         v["n_clusters"] = None
     else:
@@ -268,22 +345,22 @@ def _is_real(x: Any) -> bool:
 
 def _str_list(name: str, value: Any, allow_empty: bool) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ValueError(f"{name} must be a list of column names, got {value!r}")
+        raise ValueError(f"{_label(name)} must be a list of column names, got {value!r}")
     bad = [x for x in value if not isinstance(x, str) or not x]
     if bad:
-        raise ValueError(f"{name} must contain non-empty strings only, got {bad[0]!r} in {list(value)!r}")
+        raise ValueError(f"{_label(name)} must contain non-empty strings only, got {bad[0]!r} in {list(value)!r}")
     dup = sorted({x for x in value if list(value).count(x) > 1})
     if dup:
-        raise ValueError(f"{name} must not repeat a column, got {', '.join(map(repr, dup))} twice")
+        raise ValueError(f"{_label(name)} must not repeat a column, got {', '.join(map(repr, dup))} twice")
     if not value and not allow_empty:
-        raise ValueError(f"{name} must not be empty")
+        raise ValueError(f"{_label(name)} must not be empty")
     return tuple(value)
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(
-            f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}"
+            f"{_label(name)} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}"
         )
     return value
 
@@ -301,7 +378,7 @@ def _int(
     if not ok:
         rng = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
         null = " or null" if nullable else ""
-        raise ValueError(f"{name} must be an integer {rng}{null}, got {value!r}")
+        raise ValueError(f"{_label(name)} must be an integer {rng}{null}, got {value!r}")
     return int(value)
 
 
@@ -309,5 +386,5 @@ def _real(name: str, value: Any, minimum: float, strict: bool) -> float:
     ok = _is_real(value) and (float(value) > minimum if strict else float(value) >= minimum)
     if not ok:
         op = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {op} {minimum:g}, got {value!r}")
+        raise ValueError(f"{_label(name)} must be a finite number {op} {minimum:g}, got {value!r}")
     return float(value)

@@ -33,26 +33,33 @@ def test_defaults_match_the_documented_values():
         ({"n_clusters": 0}, "n_clusters must be an integer >= 2 or null, got 0"),
         ({"n_clusters": 2.5}, "n_clusters must be an integer >= 2 or null, got 2.5"),
         ({"scaler": "zscore"},
-         "scaler must be one of 'minmax', 'robust', 'standard', got 'zscore'"),
+         "scaler (var cluster_scaler) must be one of 'minmax', 'robust', 'standard', got 'zscore'"),
         ({"null_strategy": "drop"},
-         "null_strategy must be one of 'impute_median', 'unclassified', got 'drop'"),
-        ({"k_min": 1}, "k_min must be an integer >= 2, got 1"),
-        ({"k_min": 5, "k_max": 4}, "k_max must be an integer >= k_min (5), got 4"),
-        ({"n_init": True}, "n_init must be an integer >= 1, got True"),
+         "null_strategy (var cluster_null_strategy) must be one of 'impute_median', 'unclassified', got 'drop'"),
+        ({"k_min": 1}, "k_min (var cluster_k_min) must be an integer >= 2, got 1"),
+        ({"k_min": 5, "k_max": 4}, "k_max (var cluster_k_max) must be an integer >= k_min (var cluster_k_min) (5), got 4"),
+        ({"n_init": True}, "n_init (var cluster_n_init) must be an integer >= 1, got True"),
         ({"clip_quantiles": [0.9, 0.1]},
-         "clip_quantiles must be null or a pair [lower, upper] with 0 <= lower < upper <= 1, "
+         "clip_quantiles (var cluster_clip_quantiles) must be null or a pair [lower, upper] with 0 <= lower < upper <= 1, "
          "got [0.9, 0.1]"),
         ({"categorical_weight": 0},
-         "categorical_weight must be a finite number > 0, got 0"),
+         "categorical_weight (var cluster_categorical_weight) must be a finite number > 0, got 0"),
         ({"stability_bootstraps": -1}, "stability_bootstraps must be an integer >= 0, got -1"),
-        ({"features": "monetary"}, "features must be a list of column names, got 'monetary'"),
-        ({"features": ["a", "a"]}, "features must not repeat a column, got 'a' twice"),
+        ({"features": "monetary"}, "features (var cluster_features) must be a list of column names, got 'monetary'"),
+        ({"features": ["a", "a"]}, "features (var cluster_features) must not repeat a column, got 'a' twice"),
         ({"features": ["a"], "categorical_features": ["a"]},
-         "features and categorical_features must be disjoint, got both: a"),
+         "features (var cluster_features) and categorical_features (var cluster_categorical_features) must be disjoint, got both: a"),
         ({"features": ["a"], "log_features": ["b"]},
-         "log_features must be a subset of features, got 'b'; features are: a"),
+         "log_features (var cluster_log_features) must be a subset of features (var cluster_features), got 'b'; features are: a"),
+        ({"min_relative_spread": -0.1},
+         "min_relative_spread (var cluster_min_relative_spread) must be a finite number >= 0, got -0.1"),
+        ({"recent_max_days": 200, "lapsed_min_days": 100},
+         "lapsed_min_days (var cluster_name_lapsed_min_days) must be >= recent_max_days "
+         "(var cluster_name_recent_max_days) (200), got 100"),
+        ({"match_min_overlap": 1.5},
+         "match_min_overlap (var cluster_match_min_overlap) must be a number > 0 and <= 1, got 1.5"),
         ({"features": [], "categorical_features": []},
-         "features and categorical_features are both empty; at least one feature is required"),
+         "features (var cluster_features) and categorical_features (var cluster_categorical_features) are both empty; at least one feature is required"),
     ],
 )
 def test_out_of_range_values_name_key_value_and_allowed(mapping, message):
@@ -98,3 +105,16 @@ def test_settings_are_immutable():
     s = ClusteringSettings()
     with pytest.raises(AttributeError):
         s.k_max = 3  # type: ignore[misc]
+
+
+def test_every_setting_is_set_by_the_var_messages_name():
+    """The vars the dbt config passes in are exactly the ones the messages name."""
+    from pathlib import Path
+
+    from segmentation.clustering.settings import VAR_NAMES
+
+    text = (Path(__file__).resolve().parents[2] / "python_models/clustering/_clustering__models.yml").read_text()
+    passed = dict(re.findall(r"'(\w+)': var\('(\w+)'\)", text))
+    passed.pop("clustering_mode")
+    assert passed == VAR_NAMES
+    assert set(VAR_NAMES) == set(ClusteringSettings.allowed_keys())
