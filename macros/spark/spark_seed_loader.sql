@@ -2,36 +2,18 @@
     dbt-spark's seed loader, corrected for this project (root-project macros override the
     adapter's spark__ versions of dbt's seed macros):
       - column types: the project declares seed types in one neutral spelling
-        (dbt_project.yml, `varchar`, `integer`); seed_column_type() turns each into the
+        (dbt_project.yml, `varchar`, `integer`); target_data_type() turns each into the
         target's type, so Spark gets `string`, not `varchar`;
       - values: dbt-spark's session cursor pastes bound values into the SQL without escaping
         quotes and writes an empty cell as the text 'None'. Here Spark's CSV reader reads the
         file itself (spark__load_csv_rows), so a quote stays a quote and an empty cell is null.
 -#}
-{% macro seed_column_type(declared_type) %}
-    {{ return(adapter.dispatch('seed_column_type', 'customer_segmentation')(declared_type)) }}
-{% endmacro %}
-
-{% macro default__seed_column_type(declared_type) %}
-    {{ return(declared_type) }}
-{% endmacro %}
-
-{% macro spark__seed_column_type(declared_type) %}
-    {%- set lowered = declared_type | lower | trim -%}
-    {%- if lowered in ['varchar', 'text', 'string'] or lowered.startswith('varchar(') -%}
-        {{ return('string') }}
-    {%- elif lowered == 'integer' -%}
-        {{ return('int') }}
-    {%- endif -%}
-    {{ return(declared_type) }}
-{% endmacro %}
-
 {% macro _spark_seed_types(model, agate_table) %}
     {%- set column_override = model['config'].get('column_types', {}) -%}
     {%- set types = [] -%}
     {%- for col_name in agate_table.column_names -%}
         {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
-        {%- do types.append(seed_column_type(column_override.get(col_name, inferred_type))) -%}
+        {%- do types.append(target_data_type(column_override.get(col_name, inferred_type))) -%}
     {%- endfor -%}
     {{ return(types) }}
 {% endmacro %}
@@ -76,8 +58,11 @@
         {%- set column = "case when lower(" ~ quote_identifier(col_name) ~ ") = 'null' then null else " ~ quote_identifier(col_name) ~ " end" -%}
         {%- do columns.append((column if types[loop.index0] == 'string' else 'cast(' ~ column ~ ' as ' ~ types[loop.index0] ~ ')') ~ ' as ' ~ quote_identifier(col_name)) -%}
     {%- endfor -%}
-    {%- do run_query('create or replace temporary view ' ~ view ~ ' using csv options (path '
-        ~ quote_literal(path) ~ ", header 'true', inferSchema 'false', escape '"', multiLine 'true', mode 'FAILFAST')") -%}
+    {%- set options = {'path': path, 'header': 'true', 'inferSchema': 'false', 'escape': '"',
+                       'multiLine': 'true', 'mode': 'FAILFAST'} -%}
+    {%- set option_sql = [] -%}
+    {%- for key, value in options.items() -%}{%- do option_sql.append(key ~ ' ' ~ quote_literal(value)) -%}{%- endfor -%}
+    {%- do run_query('create or replace temporary view ' ~ view ~ ' using csv options (' ~ option_sql | join(', ') ~ ')') -%}
     {%- set sql = 'insert into ' ~ this.render() ~ ' select ' ~ columns | join(', ') ~ ' from ' ~ view -%}
     {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
     {%- do run_query('drop view if exists ' ~ view) -%}
