@@ -9,5 +9,5 @@
 
 {#- Spark has no isfinite(). -#}
 {% macro spark__is_finite(expression) %}
-    {{ return('(not isnan(' ~ expression ~ ") and abs(" ~ expression ~ ") <> double('infinity'))") }}
+    {{ return('(not isnan(' ~ expression ~ ") and abs(" ~ expression ~ ") <> cast('Infinity' as double))") }}
 {% endmacro %}
