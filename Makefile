@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make run    create .venv if needed, install, dbt build on the demo data (or VARS=file.yml)
 #   make test   create .venv if needed, install, run the whole test suite
-#   (more: make docs | charts | export | audiences | replay | bench SIZE=1m | demo-data | clean)
+#   (more: make docs | charts | export | audiences | replay | bench SIZE=1m | demo-data | spark | clean)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -39,7 +39,7 @@ demo-data: $(STAMP)
 	$(BIN)/python -m segmentation.datagen --demo
 
 clean:
-	rm -rf target logs segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.tmp
+	rm -rf target logs segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.tmp .spark metastore_db spark-warehouse derby.log
 
 # Fill the segment history (docs/history.md): rebuild segments, snapshot and history tables
 # at the first of every month from FROM to TO, oldest first, then run the history tests.
