@@ -172,7 +172,8 @@ def test_every_spark_table_equals_duckdb_row_by_row(spark_build, demo_build):
         problems += _differences(name, demo_build.query(f'select * from "{name}"'),
                                  spark_frame(f"select * from {SCHEMA}.{name}"))
     assert not problems, "\n".join(problems)
-    assert demo_build.scalar("select count(*) from customer_segments") == 2000
+    customers = spark_frame(f"select count(*) as n from {SCHEMA}.customer_segments")["n"][0]
+    assert customers == demo_build.scalar("select count(*) from customer_segments") > 2000
 
 
 def test_spark_snapshot_fallback_holds_the_snapshot_state(spark_build, demo_build):
@@ -181,7 +182,7 @@ def test_spark_snapshot_fallback_holds_the_snapshot_state(spark_build, demo_buil
         "cluster_model_version, as_of_date from customer_segments_snapshot where dbt_valid_to is null "
         "and dbt_is_deleted = 'False'")
     spark = spark_frame(f"select * from {SCHEMA}.int_customer_segment_states")
-    assert len(duck) == 2000
+    assert len(duck) == demo_build.scalar("select count(*) from customer_segments")
     assert _differences("int_customer_segment_states", duck, spark) == []
 
 
@@ -220,10 +221,23 @@ def test_spark_normalize_id_uses_dollar_backreference(shim_row):
     assert shim_row["dot_is_not_any_character"] == "12923x0"
 
 
-def test_spark_try_cast_yields_null_under_ansi_mode(shim_row):
-    assert _spark().conf.get("spark.sql.ansi.enabled") == "true"
+def test_spark_try_cast_yields_null_under_ansi_mode(spark_build, shim_row):
     assert shim_row["bad_number"] is None and shim_row["parsed_bad_number"] is None
     assert float(shim_row["good_number"]) == 12.25
+    # dbt-spark turns ANSI mode off in its session; Databricks SQL runs with it on, where a
+    # plain cast of bad text raises. The shim's SQL must still give null there.
+    result = spark_build.dbt("compile", "--inline",
+                             "select {{ try_cast(\"'12,x'\", dbt.type_numeric()) }} as bad_number")
+    assert result.success, spark_build.failure_summary(result)
+    compiled = result.result.results[0].node.compiled_code
+    spark = _spark()
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        assert spark.sql(compiled).collect()[0]["bad_number"] is None
+        with pytest.raises(Exception, match="CAST_INVALID_INPUT|cannot be cast|malformed"):
+            spark.sql("select cast('12,x' as decimal(28, 6)) as bad_number").collect()
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", "false")
 
 
 def test_spark_quote_literal_keeps_quote_and_backslash(shim_row):
@@ -251,12 +265,11 @@ def test_spark_raise_error_stops_the_query_with_the_message(spark_build):
 
 
 def test_spark_seed_keeps_quotes_and_empty_cells(spark_build):
-    frame = spark_frame(f"select * from {SCHEMA}.spark_quoted_values")
-    rows = sorted(frame.itertuples(index=False, name=None), key=lambda row: (row[0] is None, str(row[0])))
-    assert rows[0][:2] == ("O'Brien", 'say "hi"') and rows[0][2] == 1.5
-    assert rows[1][0] == "back\\slash" and rows[1][1] is None and pd.isna(rows[1][2])
-    # 'null' is null, as dbt's own CSV reader (and so the DuckDB seed) reads it.
-    assert sum(pd.isna(value) for value in frame["label"]) == 1
+    rows = _spark().sql(f"select label, note, amount from {SCHEMA}.spark_quoted_values "
+                        "order by label nulls last").collect()
+    assert [tuple(row) for row in rows] == [("O'Brien", 'say "hi"', 1.5), ("back\\slash", None, None),
+                                            # 'null' is null, as dbt's own CSV reader reads it.
+                                            (None, "plain", 2.0)]
 
 
 def test_spark_cluster_rules_are_written_for_spark_from_data(spark_build):
@@ -270,5 +283,5 @@ def test_spark_cluster_rules_are_written_for_spark_from_data(spark_build):
         f"select (select count(*) from {SCHEMA}.cluster_assignments_sql) as scored, "
         f"(select count(*) from {SCHEMA}.int_customers_clustering_input) as customers, "
         f"(select count(tree_leaf_id) from {SCHEMA}.cluster_assignments_sql) as with_leaf")
-    assert counts["scored"][0] == counts["customers"][0] == 2000
+    assert counts["scored"][0] == counts["customers"][0] > 2000
     assert counts["with_leaf"][0] > 0
