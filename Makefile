@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make run    create .venv if needed, install, dbt build on the demo data (or VARS=file.yml)
 #   make test   create .venv if needed, install, run the whole test suite
-#   (more: make docs | charts | export | audiences | replay | bench SIZE=1m | demo-data | clean)
+#   (more: make docs | charts | export | audiences | replay | bench SIZE=1m | demo-data | spark | clean)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 VARS ?=
 DBT_VARS := $(if $(VARS),--vars "$$(cat $(VARS))",)
 
-.PHONY: run test install docs demo-data clean charts export audiences chromium bench
+.PHONY: run test install docs demo-data clean charts export audiences chromium bench spark
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,8 @@ run: $(STAMP)
 	$(BIN)/python scripts/render_charts.py
 	$(BIN)/python scripts/export_marts.py
 
-test: $(STAMP) chromium
-	SEGMENTATION_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
+test: $(STAMP) chromium spark
+	SEGMENTATION_REQUIRE_CHROMIUM=1 SEGMENTATION_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/render_charts.py
@@ -39,7 +39,7 @@ demo-data: $(STAMP)
 	$(BIN)/python -m segmentation.datagen --demo
 
 clean:
-	rm -rf target logs segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.tmp
+	rm -rf target logs segmentation.duckdb segmentation.duckdb.wal segmentation.duckdb.tmp .spark metastore_db spark-warehouse derby.log
 
 # Fill the segment history (docs/history.md): rebuild segments, snapshot and history tables
 # at the first of every month from FROM to TO, oldest first, then run the history tests.
@@ -76,6 +76,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# The Spark target (README "Running on a bigger warehouse"): Java 17 from Debian's packages
+# when missing, and dbt-spark[session] + pyspark (requirements-spark.txt, pins that agree
+# with requirements.txt) in the same .venv. `make run` and `make install` stay DuckDB-only.
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+	echo "import segmentation.spark_session_submit; segmentation.spark_session_submit.install_import_hook()" \
+		> "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/segmentation_spark_session.pth"
+	touch $(SPARK_STAMP)
+spark: $(SPARK_STAMP)
+	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless; }
 
 # Benchmark (README "Benchmarks"): generate SIZE's Parquet once into .bench/, then time the full
 # dbt build on it against the notebook baseline (scripts/notebook_baseline.py).

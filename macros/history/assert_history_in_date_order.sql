@@ -5,17 +5,19 @@
     current rows before they were opened. Building the same date again is allowed.
 
     `time_column` is the source column with the as-of date; `history_models` are names of
-    models that also keep one row set per as-of date in that column (checked when they exist).
+    models that also keep one row set per as-of date in that column (checked when they exist);
+    `own_time_column` is the date column of the hooked relation itself (the snapshot's
+    dbt_valid_from, or as_of_date for int_customer_segment_states on Spark).
     Renders no SQL: the check runs in Jinja and raises a compiler error naming the dates.
 -#}
-{% macro assert_history_in_date_order(time_column, history_models=[]) %}
+{% macro assert_history_in_date_order(time_column, history_models=[], own_time_column='dbt_valid_from') %}
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
     {%- set checks = [] -%}
     {%- set snapshot_relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
     {%- if snapshot_relation is not none -%}
-        {%- do checks.append("select max(dbt_valid_from) as latest_date from " ~ snapshot_relation) -%}
+        {%- do checks.append("select max(" ~ quote_identifier(own_time_column) ~ ") as latest_date from " ~ snapshot_relation) -%}
     {%- endif -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name in history_models -%}
         {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}

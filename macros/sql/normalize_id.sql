@@ -16,3 +16,11 @@
     {{ return("case when " ~ text ~ " like '%.%' then regexp_replace(" ~ text
               ~ ", '^([0-9]+)\\.0+$', '\\1') else " ~ text ~ " end") }}
 {% endmacro %}
+
+{#- Spark: the back-reference is $1 (\1 is a literal there), and a backslash in a Spark
+    string literal is an escape, so the dot is matched as [.]. -#}
+{% macro spark__normalize_id(expression) %}
+    {%- set text = clean_text(expression) -%}
+    {{ return("case when " ~ text ~ " like '%.%' then regexp_replace(" ~ text
+              ~ ", '^([0-9]+)[.]0+$', '$1') else " ~ text ~ " end") }}
+{% endmacro %}

@@ -10,3 +10,8 @@
 {% macro bigquery__quote_identifier(name) %}
     {{ return('`' ~ (name | string | replace('`', '\\`')) ~ '`') }}
 {% endmacro %}
+
+{#- Spark SQL: a double-quoted name is a string literal there; backticks, doubled inside. -#}
+{% macro spark__quote_identifier(name) %}
+    {{ return('`' ~ (name | string | replace('`', '``')) ~ '`') }}
+{% endmacro %}

@@ -15,3 +15,8 @@
 {% macro duckdb__raise_error(message_expression) %}
     {{ return("error(" ~ message_expression ~ ")") }}
 {% endmacro %}
+
+{#- Spark has raise_error(); its result (type void) is cast so it fits any typed branch. -#}
+{% macro spark__raise_error(message_expression) %}
+    {{ return("cast(raise_error(" ~ message_expression ~ ") as int)") }}
+{% endmacro %}

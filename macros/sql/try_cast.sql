@@ -13,3 +13,8 @@
 {% macro duckdb__try_cast(expression, data_type) %}
     {{ return('try_cast(' ~ expression ~ ' as ' ~ data_type ~ ')') }}
 {% endmacro %}
+
+{#- Spark has try_cast; dbt-spark's safe_cast is a plain cast, which raises under ANSI mode. -#}
+{% macro spark__try_cast(expression, data_type) %}
+    {{ return('try_cast(' ~ expression ~ ' as ' ~ data_type ~ ')') }}
+{% endmacro %}

@@ -21,3 +21,7 @@
 {% macro snowflake__type_double() %}
     {{ return('float') }}
 {% endmacro %}
+
+{% macro spark__type_double() %}
+    {{ return('double') }}
+{% endmacro %}

@@ -47,12 +47,12 @@ derived as (
 
     select
         *,
-        {{ dbt.datediff('last_order_date', 'as_of_date', 'day') }} as recency_days,
-        {{ dbt.datediff(
+        cast({{ dbt.datediff('last_order_date', 'as_of_date', 'day') }} as {{ dbt.type_bigint() }}) as recency_days,
+        cast({{ dbt.datediff(
             'case when signup_date is null then first_order_date'
             ~ ' when first_order_date is null then signup_date'
             ~ ' when signup_date < first_order_date then signup_date else first_order_date end',
-            'as_of_date', 'day') }} as tenure_days,
+            'as_of_date', 'day') }} as {{ dbt.type_bigint() }}) as tenure_days,
         case
             when reported_age is not null then cast(floor(reported_age) as integer)
             when birth_date is not null then
@@ -72,11 +72,13 @@ measured as (
 
     select
         *,
-        case when raw_age between 0 and 120 then raw_age end as age,
-        case when has_purchases then gross_revenue / frequency end as avg_order_value,
+        -- Explicit types: the contract's on every engine (Spark gives int for dates and
+        -- a decimal for a decimal division, DuckDB bigint and double).
+        cast(case when raw_age between 0 and 120 then raw_age end as {{ dbt.type_bigint() }}) as age,
+        case when has_purchases then cast(gross_revenue as {{ type_double() }}) / frequency end as avg_order_value,
         case
             when frequency + cancellation_count > 0
-                then cancellation_count * 1.0 / (frequency + cancellation_count)
+                then cast(cancellation_count as {{ type_double() }}) / (frequency + cancellation_count)
         end as cancellation_rate
     from derived
 

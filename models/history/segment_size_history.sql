@@ -7,14 +7,14 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
     full_refresh=false,
     on_schema_change='append_new_columns',
+    **history_incremental_config()
 ) }}
 
--- Runs after the snapshot, so a build the snapshot refuses (an as-of date earlier than the
--- history) adds no sizes either: depends_on: {{ ref('customer_segments_snapshot') }}
+{#- Runs after the snapshot (or its Spark fallback), so a build the snapshot refuses (an as-of
+    date earlier than the history) adds no sizes either: the ref below only adds that dependency. -#}
+{%- set history_states = segment_history_states() %}
 
 with customer_segments as (
 

@@ -21,15 +21,14 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
     full_refresh=false,
     on_schema_change='append_new_columns',
+    **history_incremental_config()
 ) }}
 
 with customer_segments_snapshot as (
 
-    select * from {{ ref('customer_segments_snapshot') }}
+    select * from {{ segment_history_states() }}
 
 ),
 

@@ -1,6 +1,6 @@
 """Each cluster's centre per feature, scaled and in original units, against the population."""
-from segmentation.dbt_glue import registry_table
+from segmentation.dbt_glue import model_result, registry_table, relation_frame
 
 
 def model(dbt, session):
-    return registry_table(dbt.ref("cluster_models").df(), "centroids")
+    return model_result(registry_table(relation_frame(dbt.ref("cluster_models"), via_arrow=False), "centroids"), session)

@@ -1,6 +1,6 @@
 """Per k of the sweep: inertia (elbow), silhouette, Calinski-Harabasz, Davies-Bouldin, and the pick."""
-from segmentation.dbt_glue import registry_table
+from segmentation.dbt_glue import model_result, registry_table, relation_frame
 
 
 def model(dbt, session):
-    return registry_table(dbt.ref("cluster_models").df(), "k_selection")
+    return model_result(registry_table(relation_frame(dbt.ref("cluster_models"), via_arrow=False), "k_selection"), session)

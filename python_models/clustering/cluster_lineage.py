@@ -1,6 +1,6 @@
 """How the latest model's clusters relate to the previous model's: matched, new, retired."""
-from segmentation.dbt_glue import registry_table
+from segmentation.dbt_glue import model_result, registry_table, relation_frame
 
 
 def model(dbt, session):
-    return registry_table(dbt.ref("cluster_models").df(), "lineage")
+    return model_result(registry_table(relation_frame(dbt.ref("cluster_models"), via_arrow=False), "lineage"), session)

@@ -7,6 +7,8 @@ customers again, in Python or in SQL. A rebuild on unchanged data and settings a
 from segmentation.dbt_glue import (
     clustering_settings,
     latest_registry_row,
+    model_result,
+    query_frame,
     relation_frame,
     train_registry_rows,
 )
@@ -18,6 +20,6 @@ def model(dbt, session):
     frame = relation_frame(dbt.ref("int_customers_clustering_input"))
     previous, empty_like = None, None
     if dbt.is_incremental:
-        registry = session.sql(f"select * from {dbt.this}").df()
+        registry = query_frame(session, f"select * from {dbt.this}")
         previous, empty_like = latest_registry_row(registry), registry.head(0)
-    return train_registry_rows(frame, settings, mode, previous, empty_like)
+    return model_result(train_registry_rows(frame, settings, mode, previous, empty_like), session)

@@ -1,6 +1,6 @@
 """How each feature is clipped, log-transformed and scaled: what SQL scoring replays."""
-from segmentation.dbt_glue import registry_table
+from segmentation.dbt_glue import model_result, registry_table, relation_frame
 
 
 def model(dbt, session):
-    return registry_table(dbt.ref("cluster_models").df(), "preprocessing")
+    return model_result(registry_table(relation_frame(dbt.ref("cluster_models"), via_arrow=False), "preprocessing"), session)

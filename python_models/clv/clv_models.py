@@ -5,7 +5,7 @@ int_customers_clv_inputs. A rebuild on unchanged inputs and fit settings adds no
 clv_mode: score never fits.
 """
 from segmentation.clv.dbt import clv_registry_rows, clv_settings
-from segmentation.dbt_glue import latest_registry_row, relation_frame
+from segmentation.dbt_glue import latest_registry_row, model_result, relation_frame
 
 
 def model(dbt, session):
@@ -14,6 +14,6 @@ def model(dbt, session):
     frame = relation_frame(dbt.ref("int_customers_clv_inputs"))
     previous, empty_like = None, None
     if dbt.is_incremental:
-        registry = session.sql(f"select * from {dbt.this}").df()
+        registry = relation_frame(session.sql(f"select * from {dbt.this}"), via_arrow=False)
         previous, empty_like = latest_registry_row(registry), registry.head(0)
-    return clv_registry_rows(frame, settings, previous, empty_like)
+    return model_result(clv_registry_rows(frame, settings, previous, empty_like), session)

@@ -53,6 +53,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "leaf_id": "int64",
         "rule_text": "str",
         "rule_sql": "str",
+        "rule_conditions": "str",
         "n_customers": "int64",
         "support": "float64",
         "leaf_precision": "float64",

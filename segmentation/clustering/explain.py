@@ -17,6 +17,7 @@ plain literal as a DECIMAL and converts it to DOUBLE inexactly.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -230,8 +231,16 @@ def _paths(tree: dict) -> dict[int, list[tuple[int, bool, float]]]:
 
 
 def _rule(path: list[tuple[int, bool, float]], specs: list[dict], kept: dict[str, list[str]],
-          integer: list[bool], sql_ref: dict[str, str]) -> tuple[str, str]:
-    """Merge the conditions of one root-to-leaf path into text and SQL."""
+          integer: list[bool], sql_ref: dict[str, str],
+          impute: dict[str, float | None] | None = None) -> tuple[str, str, list[dict]]:
+    """Merge the conditions of one root-to-leaf path into text, SQL and conditions as data.
+
+    The conditions (see :func:`tree_rules`, ``rule_conditions``) say the same as the SQL
+    without any dialect: the macro ``cluster_rule_condition_sql`` writes them as SQL for
+    the target engine.
+    """
+    impute = impute or {}
+    conds: list[dict] = []
     order: list[str] = []  # source columns in order of first appearance
     num: dict[int, dict[str, float]] = {}
     cat: dict[str, dict] = {}
@@ -261,12 +270,16 @@ def _rule(path: list[tuple[int, bool, float]], specs: list[dict], kept: dict[str
                 if key not in d:
                     continue
                 lop, rop, m = float32_split(d[key])
+                imputed = impute.get(source)
                 if key == "le":
                     texts.append(f"{source} <= {_fmt(d[key], integer[col])}")
                     sqls.append(f"{ref} {lop} {sql_double(m)}")
                 else:
                     texts.append(f"{source} > {_fmt(d[key], integer[col])}")
                     sqls.append(f"{ref} {rop} {sql_double(m)}")
+                conds.append({"column": source, "op": lop if key == "le" else rop,
+                              "value": repr(float(m)),
+                              "impute": None if imputed is None else repr(float(imputed))})
             continue
         d = cat[source]
         q = quote_identifier(source)
@@ -280,10 +293,13 @@ def _rule(path: list[tuple[int, bool, float]], specs: list[dict], kept: dict[str
             texts.append(f"{source} = {level_text(lv)}")
             if lv == MISSING_LEVEL:
                 sqls.append(f"{q} is null")
+                conds.append({"column": source, "op": "is_null", "levels": []})
             elif lv == OTHER_LEVEL:
                 sqls.append(f"({q} is not null and {q} not in ({levels_sql}))")
+                conds.append({"column": source, "op": "not_null_and_not_in", "levels": list(kept[source])})
             else:
                 sqls.append(f"{q} = {quote_literal(lv)}")
+                conds.append({"column": source, "op": "in", "levels": [lv]})
             continue
         neq = sorted(set(d["neq"]), key=lambda v: (v in (OTHER_LEVEL, MISSING_LEVEL), v))
         if len(neq) == 1:
@@ -295,17 +311,22 @@ def _rule(path: list[tuple[int, bool, float]], specs: list[dict], kept: dict[str
             sqls.append(f"({q} is null or {q} <> {quote_literal(regular[0])})")
         elif regular:
             sqls.append(f"({q} is null or {q} not in ({', '.join(map(quote_literal, regular))}))")
+        if regular:
+            conds.append({"column": source, "op": "null_or_not_in", "levels": list(regular)})
         if MISSING_LEVEL in neq:
             sqls.append(f"{q} is not null")
+            conds.append({"column": source, "op": "is_not_null", "levels": []})
         if OTHER_LEVEL in neq:
             sqls.append(f"({q} is null or {q} in ({levels_sql}))")
+            conds.append({"column": source, "op": "null_or_in", "levels": list(kept[source])})
     if not texts:
-        return "all customers", "true"
-    return " and ".join(texts), " and ".join(sqls)
+        return "all customers", "true", []
+    return " and ".join(texts), " and ".join(sqls), conds
 
 
 def tree_rules(tree: dict, specs: list[dict], kept: dict[str, list[str]], Xt: np.ndarray,
-               y: np.ndarray, sql_ref: dict[str, str]) -> pd.DataFrame:
+               y: np.ndarray, sql_ref: dict[str, str],
+               impute: dict[str, float | None] | None = None) -> pd.DataFrame:
     """One rule per leaf of the tree.
 
     Parameters
@@ -324,12 +345,20 @@ def tree_rules(tree: dict, specs: list[dict], kept: dict[str, list[str]], Xt: np
         k-means cluster id of the training rows.
     sql_ref : dict of str to str
         SQL expression of each numeric source column.
+    impute : dict of str to float or None, optional
+        Impute value of each numeric source column (None: not imputed).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``cluster_id, leaf_id, rule_text, rule_sql, n_customers,
-        support, leaf_precision``, ordered by cluster_id then leaf_id.
+        Columns ``cluster_id, leaf_id, rule_text, rule_sql, rule_conditions,
+        n_customers, support, leaf_precision``, ordered by cluster_id then leaf_id.
+        ``rule_conditions`` is the rule as dialect-free data (JSON list, all must
+        hold): ``{"column", "op": "<=" | "<" | ">" | ">=", "value", "impute"}`` for a
+        numeric column (values as exact ``repr`` text of the double; with ``impute``,
+        a missing or non-finite value counts as the impute value), and ``{"column",
+        "op": "in" | "is_null" | "is_not_null" | "null_or_in" | "null_or_not_in" |
+        "not_null_and_not_in", "levels"}`` for a categorical one.
     """
     integer = [bool(np.all(Xt[:, j] == np.floor(Xt[:, j]))) for j in range(Xt.shape[1])]
     leaves = tree_apply(tree, Xt)
@@ -339,10 +368,11 @@ def tree_rules(tree: dict, specs: list[dict], kept: dict[str, list[str]], Xt: np
     hits = np.bincount(leaves[y == node_class[leaves]], minlength=n_nodes)
     rows = []
     for leaf, path in _paths(tree).items():
-        text, sql = _rule(path, specs, kept, integer, sql_ref)
+        text, sql, conds = _rule(path, specs, kept, integer, sql_ref, impute)
         n_leaf = int(tree["n_node_samples"][leaf])
-        rows.append((int(node_class[leaf]), int(leaf), text, sql, n_leaf,
+        rows.append((int(node_class[leaf]), int(leaf), text, sql, json.dumps(conds), n_leaf,
                      n_leaf / len(y), float(hits[leaf] / n_at[leaf]) if n_at[leaf] else float("nan")))
     rows.sort(key=lambda r: (r[0], r[1]))
-    names = ["cluster_id", "leaf_id", "rule_text", "rule_sql", "n_customers", "support", "leaf_precision"]
+    names = ["cluster_id", "leaf_id", "rule_text", "rule_sql", "rule_conditions", "n_customers",
+             "support", "leaf_precision"]
     return build_frame({c: [r[i] for r in rows] for i, c in enumerate(names)}, "rules")

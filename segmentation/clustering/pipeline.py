@@ -535,7 +535,8 @@ def train_segmentation(
     tree_pred = tree_predict(tree, Xt_cls)
     tree_fidelity = float(np.mean(tree_pred == ids[label]))
     rules = tree_rules(tree, _tree_specs(pre), {c["feature"]: list(c["levels"]) for c in pre["categorical"]},
-                       Xt_cls[pick], y_s, _sql_refs(pre))
+                       Xt_cls[pick], y_s, _sql_refs(pre),
+                       {p["feature"]: p["impute"] for p in pre["numeric"]})
 
     # i. stability ---------------------------------------------------------------
     label_s = label[pick]
