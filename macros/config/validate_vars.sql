@@ -4,6 +4,9 @@
     otherwise ignore silently. Fail with the list of known vars instead.
 -#}
 {% macro validate_vars() %}
+    {#- Installed as a package, the command-line vars are mostly the host project's own:
+        they cannot be told from typos, so the check only runs when this project is the root. -#}
+    {%- if project_name != 'customer_segmentation' -%}{{ return('') }}{%- endif -%}
     {%- set known = [
         'orders_input', 'customers_input', 'as_of_date', 'rfm_bins', 'business_segment_fallback',
         'business_rule_numeric_columns', 'business_rule_text_columns', 'age_band_edges',
@@ -15,7 +18,7 @@
         'silhouette_sample_size', 'tree_max_depth', 'tree_min_samples_leaf', 'stability_bootstraps',
         'new_cluster_max_distance', 'min_cluster_share', 'min_tree_fidelity',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
-        'segment_max_psi', 'segment_max_churn',
+        'segment_max_psi', 'segment_max_churn', 'demo_data',
     ] + (var('extra_known_vars', []) or []) -%}
     {%- set given = invocation_args_dict.get('vars') or {} -%}
     {%- if given is string -%}{%- set given = fromyaml(given) or {} -%}{%- endif -%}
