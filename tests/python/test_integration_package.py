@@ -116,3 +116,15 @@ def test_without_an_input_var_the_package_names_the_var_to_set(tmp_path):
     assert not result.success
     message = host.messages(result)
     assert "var orders_input" in message and "demo data is off" in message
+
+
+@pytest.mark.parametrize("orders_input, expected", [
+    ({"ref": "shop_order_lines", "file": "data/orders.csv"},
+     "var orders_input sets file and ref; set only one of table, file, ref or source"),
+    ({"source": "shop"}, "var orders_input.source must be [source name, table name]"),
+    ({"ref": ""}, "var orders_input.ref must be the name of a model or seed"),
+])
+def test_bad_ref_or_source_settings_name_the_var(demo_project, orders_input, expected):
+    result = demo_project.dbt("parse", vars={"orders_input": orders_input})
+    assert not result.success
+    assert expected in demo_project.messages(result)
