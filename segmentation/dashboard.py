@@ -164,8 +164,9 @@ def transitions_table(transitions: pd.DataFrame) -> pd.DataFrame:
     """The latest date's segment transitions (stays left out), formatted for display."""
     return pd.DataFrame({
         "type": transitions["segmentation_type"],
-        "from": transitions["from_segment_name"].fillna(""),
-        "to": transitions["to_segment_name"].fillna(""),
+        # No from-segment for new customers, no to-segment for those who left.
+        "from": transitions["from_segment_name"].fillna("-"),
+        "to": transitions["to_segment_name"].fillna("-"),
         "transition": transitions["transition_type"],
         "customers": [f"{int(c):,}" for c in transitions["customers"]],
         "share of from-segment": [pct(s) for s in transitions["share_of_from_segment"].fillna(0)],
