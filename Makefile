@@ -1,17 +1,18 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make run    create .venv if needed, install, dbt build on the demo data (or VARS=file.yml)
 #   make test   create .venv if needed, install, run the whole test suite
-#   (more: make docs | charts | export | audiences | replay | bench SIZE=1m | demo-data | spark | clean)
+#   (more: make docs | charts | export | audiences | replay | bench SIZE=1m | demo-data | spark | dashboard | clean)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DASHBOARD_STAMP := $(VENV)/.dashboard-installed
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 VARS ?=
 DBT_VARS := $(if $(VARS),--vars "$$(cat $(VARS))",)
 
-.PHONY: run test install docs demo-data clean charts export audiences chromium bench spark
+.PHONY: run test install docs demo-data clean charts export audiences chromium bench spark dashboard dashboard-install
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +28,8 @@ run: $(STAMP)
 	$(BIN)/python scripts/render_charts.py
 	$(BIN)/python scripts/export_marts.py
 
-test: $(STAMP) chromium
-	SEGMENTATION_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
+test: $(STAMP) chromium $(DASHBOARD_STAMP)
+	SEGMENTATION_REQUIRE_CHROMIUM=1 SEGMENTATION_REQUIRE_DASHBOARD=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/render_charts.py
@@ -69,6 +70,19 @@ export: $(STAMP)
 FORMAT ?= csv
 audiences: $(STAMP)
 	$(BIN)/python scripts/export_audiences.py --format $(FORMAT) $(if $(CONSENT),--consent-only,)
+
+# The dashboard (dashboards/segments_app.py, README "The dashboard"): Streamlit and Plotly from
+# dashboards/requirements.txt into .venv (once per change of that file), then
+# `make dashboard` serves it on http://localhost:8501 from the built database.
+$(DASHBOARD_STAMP): $(STAMP) dashboards/requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r dashboards/requirements.txt
+	touch $(DASHBOARD_STAMP)
+
+dashboard-install: $(DASHBOARD_STAMP)
+
+dashboard: $(DASHBOARD_STAMP)
+	$(BIN)/streamlit run dashboards/segments_app.py --server.headless true \
+		--browser.gatherUsageStats false
 
 # Headless Chromium for the docs browser test (tests/python/test_docs_browser.py), from
 # Debian's packages when missing. CI starts from a clean machine as root; elsewhere sudo.

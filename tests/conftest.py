@@ -46,3 +46,17 @@ def online_retail_build(tmp_path_factory) -> DbtProject:
 def project_copy(tmp_path) -> DbtProject:
     """A throw-away copy of the project, for tests that edit seeds or data."""
     return DbtProject.copy_of(PROJECT_DIR, tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def demo_history_build(tmp_path_factory) -> DbtProject:
+    """A copy of the project built on the demo data at two as-of dates (2026-09-30, then the
+    default 2026-10-31), so the history and transition tables have two dates. The copy keeps
+    its target/ inside it, where MetricFlow's `mf` looks for the semantic manifest."""
+    work = tmp_path_factory.mktemp("demo_history")
+    project = DbtProject.copy_of(PROJECT_DIR, work / "project")
+    project.target_path = project.project_dir / "target"
+    for settings in ({"as_of_date": "2026-09-30"}, None):
+        result = project.dbt("build", vars=settings)
+        assert result.success, project.failure_summary(result)
+    return project

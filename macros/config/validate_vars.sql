@@ -4,6 +4,9 @@
     otherwise ignore silently. Fail with the list of known vars instead.
 -#}
 {% macro validate_vars() %}
+    {#- Installed as a package, the command-line vars are mostly the host project's own:
+        they cannot be told from typos, so the check only runs when this project is the root. -#}
+    {%- if project_name != 'customer_segmentation' -%}{{ return('') }}{%- endif -%}
     {%- set known = [
         'orders_input', 'customers_input', 'as_of_date', 'rfm_bins', 'business_segment_fallback',
         'business_rule_numeric_columns', 'business_rule_text_columns', 'age_band_edges',
@@ -19,7 +22,7 @@
         'rfm_recency_method', 'rfm_frequency_method', 'rfm_monetary_method',
         'rfm_recency_edges_days', 'rfm_frequency_edges', 'rfm_monetary_edges', 'min_cluster_share', 'min_tree_fidelity',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
-        'segment_max_psi', 'segment_max_churn',
+        'segment_max_psi', 'segment_max_churn', 'demo_data',
         'clv_mode', 'clv_purchase_model', 'clv_time_unit', 'clv_horizons_days',
         'clv_annual_discount_rate', 'clv_churn_risk_edges', 'clv_training_sample_size',
         'clv_min_training_customers', 'clv_penalizer_coef', 'clv_fallback_penalizer_coef', 'clv_max_frequency_monetary_correlation',

@@ -3,8 +3,12 @@
       - `file` set: the file, read by the adapter (DuckDB reads CSV and Parquet);
       - `table` set: the source `<kind>_input.<kind>` declared in models/sources/_sources.yml,
         whose schema and table name come from the same var;
-      - neither: the demo seed `demo_<kind>`.
-    Both the source and the seed are referenced through dbt, so lineage shows in the docs.
+      - `ref` set: a model or seed of the project that installs this one as a package
+        (dbt looks the name up in the root project first);
+      - `source` set ([source name, table name]): a source that project declares;
+      - none of them: the demo seed `demo_<kind>`, which is only there when this project is
+        built itself (or var demo_data is true) - otherwise an error says which var to set.
+    Sources, refs and seeds all go through dbt, so lineage shows in the docs.
 -#}
 {% macro input_relation(kind) %}
     {%- set settings = input_settings(kind) -%}
@@ -12,8 +16,19 @@
         {{ return(read_input_file(settings['file'])) }}
     {%- elif settings['table'] -%}
         {{ return(source(kind ~ '_input', kind)) }}
-    {%- else -%}
+    {%- elif settings['ref'] -%}
+        {{ return(ref(settings['ref'])) }}
+    {%- elif settings['source'] -%}
+        {{ return(source(settings['source'][0], settings['source'][1])) }}
+    {%- elif demo_data_enabled() -%}
         {{ return(ref('demo_' ~ kind)) }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "No " ~ kind ~ " input is configured and the demo data is off (customer_segmentation is "
+            ~ "installed as a package, or var demo_data is false). Set var " ~ kind ~ "_input to "
+            ~ "{ref: <your model or seed>}, {source: [<source>, <table>]}, {schema: s, table: t} or "
+            ~ "{file: path}" ~ (", or {enabled: false} to derive customers from orders" if kind == 'customers' else "")
+            ~ " under `vars: customer_segmentation:` in your dbt_project.yml.") }}
     {%- endif -%}
 {% endmacro %}
 
@@ -106,4 +121,22 @@
         {%- do types.update({row['column_name']: row['column_type'] | upper}) -%}
     {%- endfor -%}
     {{ return(types) }}
+{% endmacro %}
+
+
+{#-
+    Whether the demo seeds (seeds/demo/) are built: var `demo_data` when it is set, otherwise
+    true when this project is the one being built and false when it is installed as a package
+    (`project_name` is always the root project's name). seeds/_seeds.yml repeats the same
+    expression, because YAML configs cannot call macros.
+-#}
+{% macro demo_data_enabled() %}
+    {%- set setting = var('demo_data', none) -%}
+    {%- if setting is none -%}
+        {{ return(project_name == 'customer_segmentation') }}
+    {%- endif -%}
+    {%- if setting is not sameas true and setting is not sameas false -%}
+        {{ exceptions.raise_compiler_error("var demo_data must be true, false or null (null = on only when this project is built itself, off when it is installed as a package); got: " ~ setting) }}
+    {%- endif -%}
+    {{ return(setting) }}
 {% endmacro %}

@@ -31,6 +31,8 @@
         'schema': none,
         'table': none,
         'file': none,
+        'ref': none,
+        'source': none,
         'columns': {},
         'timestamp_format': none,
         'date_format': none,
@@ -57,8 +59,19 @@
     {%- do settings.update(given) -%}
     {%- if settings['columns'] is none -%}{%- do settings.update({'columns': {}}) -%}{%- endif -%}
 
-    {%- if settings['table'] and settings['file'] -%}
-        {{ exceptions.raise_compiler_error("var " ~ var_name ~ " sets both `table` and `file`; set one of them.") }}
+    {%- set locations = [] -%}
+    {%- for key in ['table', 'file', 'ref', 'source'] if settings[key] -%}{%- do locations.append(key) -%}{%- endfor -%}
+    {%- if locations | length > 1 -%}
+        {{ exceptions.raise_compiler_error("var " ~ var_name ~ " sets " ~ (locations | join(' and ')) ~ "; set only one of table, file, ref or source.") }}
+    {%- endif -%}
+    {%- if settings['ref'] is not none and (settings['ref'] is not string or (settings['ref'] | length) == 0) -%}
+        {{ exceptions.raise_compiler_error("var " ~ var_name ~ ".ref must be the name of a model or seed of your project, e.g. {ref: stg_shop__orders}; got: " ~ settings['ref']) }}
+    {%- endif -%}
+    {%- if settings['source'] is not none -%}
+        {%- set src = settings['source'] -%}
+        {%- if src is string or src is mapping or (src | length) != 2 or src[0] is not string or src[1] is not string -%}
+            {{ exceptions.raise_compiler_error("var " ~ var_name ~ ".source must be [source name, table name] of a source your project declares, e.g. {source: [shop, orders]}; got: " ~ src) }}
+        {%- endif -%}
     {%- endif -%}
     {%- if settings['columns'] is not mapping -%}
         {{ exceptions.raise_compiler_error("var " ~ var_name ~ ".columns must map our column names to yours, e.g. {customer_id: CustomerID}; got: " ~ settings['columns']) }}
@@ -79,8 +92,9 @@
 {% endmacro %}
 
 
-{#- True when the input comes from the user's table or file rather than the demo seed. -#}
+{#- True when the input comes from the user's table, file, ref or source rather than the demo seed. -#}
 {% macro input_is_configured(kind) %}
     {%- set settings = input_settings(kind) -%}
-    {{ return(settings['table'] is not none or settings['file'] is not none) }}
+    {{ return(settings['table'] is not none or settings['file'] is not none
+              or settings['ref'] is not none or settings['source'] is not none) }}
 {% endmacro %}

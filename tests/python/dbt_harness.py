@@ -50,11 +50,11 @@ class DbtProject:
         if "--select" in cli and "--indirect-selection" not in cli:
             # Partial builds run only the tests whose parents were all built.
             cli += ["--indirect-selection", "cautious"]
-        cli += ["--project-dir", str(self.project_dir),
-                            "--profiles-dir", str(self.project_dir),
-                            "--target-path", str(self.target_path),
-                            "--log-path", str(self.target_path / "logs"),
-                            "--quiet"]
+        cli += ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.project_dir)]
+        if args[:1] != ("deps",):  # `dbt deps` writes no target and takes no such options
+            cli += ["--target-path", str(self.target_path),
+                    "--log-path", str(self.target_path / "logs")]
+        cli += ["--quiet"]
         merged: dict[str, Any] = {}
         if vars_file is not None:
             merged.update(yaml.safe_load(Path(vars_file).read_text()))
