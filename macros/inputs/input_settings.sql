@@ -57,6 +57,9 @@
     {%- do settings.update(given) -%}
     {%- if settings['columns'] is none -%}{%- do settings.update({'columns': {}}) -%}{%- endif -%}
 
+    {%- for key in ['database', 'schema', 'table'] -%}
+        {%- do checked_name(settings[key], var_name ~ '.' ~ key) -%}
+    {%- endfor -%}
     {%- if settings['table'] and settings['file'] -%}
         {{ exceptions.raise_compiler_error("var " ~ var_name ~ " sets both `table` and `file`; set one of them.") }}
     {%- endif -%}

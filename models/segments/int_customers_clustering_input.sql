@@ -13,6 +13,9 @@
         {{ exceptions.raise_compiler_error("Unknown key '" ~ key ~ "' in var clustering_input. Allowed keys: database, file, id_column, schema, table.") }}
     {%- endif -%}
 {%- endfor -%}
+{%- for key in ['database', 'schema', 'table'] -%}
+    {%- do checked_name(settings.get(key), 'clustering_input.' ~ key) -%}
+{%- endfor -%}
 {%- if settings.get('file') -%}
     {%- set relation = read_input_file(settings['file']) -%}
 {%- elif settings.get('table') -%}
