@@ -1,7 +1,14 @@
 {#-
-    Run at the start of every invocation (on-run-start): a var passed on the command line
-    that this project does not know is almost always a typo (`n_cluster: 3`), which dbt would
-    otherwise ignore silently. Fail with the list of known vars instead.
+    Run at the start of every invocation (on-run-start), before any model is written:
+      1. a var passed on the command line that this project does not know is almost always a
+         typo (`n_cluster: 3`), which dbt would otherwise ignore silently: fail with the list
+         of known vars instead;
+      2. every var has the type it must have (a number, one of a few words, a list of names,
+         a mapping): every wrong one is named in one message, so no value of the wrong type
+         ever reaches SQL (numbers are pasted into tests, so a text there could run SQL);
+      3. the vars with their own validating macro (inputs, names, dates) are checked by it.
+    Text values (segment names, statuses, prefixes, formats) are data: they reach SQL only
+    through quote_literal. Names reach it through quote_identifier or checked_name.
 -#}
 {% macro validate_vars() %}
     {%- set known = [
@@ -15,7 +22,7 @@
         'silhouette_sample_size', 'tree_max_depth', 'tree_min_samples_leaf', 'stability_bootstraps',
         'new_cluster_max_distance', 'min_cluster_share', 'min_tree_fidelity',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
-        'segment_max_psi', 'segment_max_churn',
+        'segment_max_psi', 'segment_max_churn', 'min_order_date', 'max_excluded_line_share',
     ] + (var('extra_known_vars', []) or []) -%}
     {%- set given = invocation_args_dict.get('vars') or {} -%}
     {%- if given is string -%}{%- set given = fromyaml(given) or {} -%}{%- endif -%}
@@ -23,5 +30,69 @@
     {%- for name in given if name not in known -%}{%- do unknown.append(name) -%}{%- endfor -%}
     {%- if unknown -%}
         {{ exceptions.raise_compiler_error("Unknown var(s): " ~ (unknown | join(', ')) ~ ". This project's vars are: " ~ (known | sort | join(', ')) ~ ". (A var of your own: list it in var extra_known_vars.)") }}
+    {%- endif -%}
+    {%- do _validate_var_types() -%}
+    {%- do input_settings('orders') -%}
+    {%- do input_settings('customers') -%}
+    {%- do clustering_input_settings() -%}
+    {%- do as_of_date_literal() -%}
+    {%- do min_order_date_literal() -%}
+    {%- do rfm_bins() -%}
+    {%- do business_rule_columns('numeric') -%}
+    {%- do business_rule_columns('text') -%}
+    {%- do age_band('age') -%}
+    {%- do clustering_feature_columns('all') -%}
+{% endmacro %}
+
+
+{#- The kind of every var that is not checked by a macro of its own; all wrong ones at once. -#}
+{% macro _validate_var_types() %}
+    {%- set kinds = {
+        'business_segment_fallback': 'text', 'rfm_no_purchase_segment': 'text',
+        'clustering_mode': ['train', 'score'], 'cluster_scaler': ['standard', 'robust', 'minmax'],
+        'cluster_null_strategy': ['unclassified', 'impute_median'], 'drift_test_severity': ['warn', 'error'],
+        'cluster_optional_features': 'names', 'cluster_log_features': 'names',
+        'cluster_clip_quantiles': 'numbers or null', 'segment_max_churn': 'mapping of numbers',
+        'n_clusters': 'number or null', 'cluster_categorical_weight': 'number',
+        'cluster_categorical_max_levels': 'number', 'cluster_k_min': 'number', 'cluster_k_max': 'number',
+        'cluster_n_init': 'number', 'cluster_max_iter': 'number', 'random_state': 'number',
+        'training_sample_size': 'number', 'silhouette_sample_size': 'number', 'tree_max_depth': 'number',
+        'tree_min_samples_leaf': 'number', 'stability_bootstraps': 'number',
+        'new_cluster_max_distance': 'number', 'min_cluster_share': 'number', 'min_tree_fidelity': 'number',
+        'segment_min_share': 'number', 'segment_max_share': 'number', 'segment_max_share_change': 'number',
+        'segment_max_psi': 'number', 'max_excluded_line_share': 'number',
+    } -%}
+    {%- set wrong = [] -%}
+    {%- for name, kind in kinds.items() -%}
+        {%- set value = var(name, none) -%}
+        {%- set is_number = value is number and value is not boolean -%}
+        {%- if kind == 'text' -%}
+            {%- set ok = value is string and (value | trim | length) > 0 -%}
+        {%- elif kind is not string -%}
+            {%- set ok = value in kind -%}
+            {%- set kind = 'one of ' ~ (kind | join(', ')) -%}
+        {%- elif kind == 'names' -%}
+            {%- set ok = value is none or (value is not string and value is not mapping and value is iterable
+                          and (value | reject('string') | list | length) == 0) -%}
+            {%- set kind = 'a list of column names' -%}
+        {%- elif kind == 'numbers or null' -%}
+            {%- set ok = value is none or (value is not string and value is not mapping and value is iterable
+                          and (value | reject('number') | list | length) == 0
+                          and (value | select('boolean') | list | length) == 0) -%}
+            {%- set kind = 'a list of numbers or null' -%}
+        {%- elif kind == 'mapping of numbers' -%}
+            {%- set ok = value is mapping and (value.values() | reject('number') | list | length) == 0 -%}
+            {%- set kind = 'a mapping of numbers' -%}
+        {%- elif kind == 'number or null' -%}
+            {%- set ok = value is none or is_number -%}
+            {%- set kind = 'a number or null' -%}
+        {%- else -%}
+            {%- set ok = is_number -%}
+            {%- set kind = 'a number' -%}
+        {%- endif -%}
+        {%- if not ok -%}{%- do wrong.append("var " ~ name ~ " must be " ~ kind ~ ", got: " ~ (value | tojson)) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if wrong -%}
+        {{ exceptions.raise_compiler_error(wrong | join('; ') ~ '.') }}
     {%- endif -%}
 {% endmacro %}
