@@ -41,7 +41,16 @@
     {%- do business_rule_columns('numeric') -%}
     {%- do business_rule_columns('text') -%}
     {%- do age_band('age') -%}
-    {%- do clustering_feature_columns('all') -%}
+    {%- set subsets = {'cluster_optional_features': clustering_feature_columns('all'),
+                       'cluster_log_features': clustering_feature_columns('numeric')} -%}
+    {%- for name, allowed in subsets.items() -%}
+        {%- set outside = (var(name) or []) | reject('in', allowed) | list -%}
+        {%- if outside -%}
+            {{ exceptions.raise_compiler_error("var " ~ name ~ " must list features of "
+                ~ ('cluster_features / cluster_categorical_features' if name == 'cluster_optional_features' else 'cluster_features')
+                ~ "; not one: " ~ (outside | tojson)) }}
+        {%- endif -%}
+    {%- endfor -%}
 {% endmacro %}
 
 

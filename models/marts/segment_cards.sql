@@ -80,8 +80,10 @@ profiles_scored as (
         segment_profiles.*,
         {%- for feature in features %}
         population.mean_{{ feature }} as population_mean_{{ feature }},
-        (segment_profiles.mean_{{ feature }} - population.mean_{{ feature }})
-            / nullif(population.std_{{ feature }}, 0) as z_{{ feature }}{{ ',' if not loop.last }}
+        {#- Rounded to 9 decimals: a parallel float sum differs in its last digit from one
+            build to the next, and published figures must be identical on a rerun. -#}
+        round((segment_profiles.mean_{{ feature }} - population.mean_{{ feature }})
+            / nullif(population.std_{{ feature }}, 0), 9) as z_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
     from segment_profiles
     cross join population
