@@ -29,9 +29,10 @@
     {%- elif source_type is not none and (source_type.startswith('TIMESTAMP') or source_type == 'DATE') -%}
         {{ return('try_cast(' ~ expression ~ ' as timestamp)') }}
     {%- else -%}
-        {{ return("case when lower(" ~ text ~ ") in ('epoch', 'infinity', '-infinity') then null"
-                  ~ " when regexp_matches(" ~ text ~ ", '[0-9]:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')"
+        {#- The time-zone cast is ~8x slower than the plain one, hence the gate. -#}
+        {{ return("case when regexp_matches(" ~ text ~ ", '[0-9]:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')"
                   ~ " then timezone('UTC', try_cast(" ~ text ~ " as timestamptz))"
+                  ~ " when " ~ text ~ " ilike 'epoch' or " ~ text ~ " ilike '%infinity' then null"
                   ~ " else try_cast(" ~ text ~ " as timestamp) end") }}
     {%- endif -%}
 {% endmacro %}

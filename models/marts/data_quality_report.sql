@@ -215,7 +215,7 @@ customer_checks as (
 
     select
         'customer_ids_merged_in_orders',
-        'order_lines',
+        'customers',
         'Customer id written two ways in the orders input (12.0 and 12) that normalise to one',
         'Merged into one customer (orders_input.normalize_ids); each extra form counted here. Set normalize_ids: false to keep them apart.',
         coalesce(sum(id_forms - 1), 0),

@@ -67,8 +67,9 @@ population as (
 
     select
         {%- for feature in features %}
-        avg(cast({{ feature }} as {{ type_double() }})) as mean_{{ feature }},
-        stddev_pop(cast({{ feature }} as {{ type_double() }})) as std_{{ feature }}{{ ',' if not loop.last }}
+        {#- exact-typed means, and rounded to 1e-9, so reruns give the same digits #}
+        round(avg({{ feature }}), 9) as mean_{{ feature }},
+        round(stddev_pop(cast({{ feature }} as {{ type_double() }})), 9) as std_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
     from customer_features
 
