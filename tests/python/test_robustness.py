@@ -444,6 +444,7 @@ def test_results_do_not_depend_on_the_machine_time_zone(scratch):
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         done = subprocess.run(
             [str(Path(sys.executable).parent / "dbt"), "build", "--select", "+customer_features",
+             "--indirect-selection", "cautious",
              "--exclude-resource-type", "unit_test", "--project-dir", str(PROJECT_DIR),
              "--profiles-dir", str(PROJECT_DIR), "--target-path", str(folder / f"target_{zone[:3]}"),
              "--vars", yaml.safe_dump(vars_, default_flow_style=True, width=10**6)],
