@@ -285,7 +285,8 @@ def test_hostile_column_mapping_and_feature_name(scratch):
     assert not bad.success
     assert f"maps order_id to the column '{HOSTILE}'" in project.messages(bad)
     bad = project.dbt("build", "--select", "int_customers_clustering_input", vars={
-        "orders_input": {"file": orders_file}, "cluster_features": [HOSTILE]})
+        "orders_input": {"file": orders_file}, "cluster_features": [HOSTILE],
+        "cluster_optional_features": [], "cluster_log_features": []})
     assert not bad.success
     assert "is not a column of the clustering input" in project.messages(bad)
     assert project.scalar("select count(*) from customer_features") == 12
@@ -297,7 +298,7 @@ def test_hostile_column_mapping_and_feature_name(scratch):
     ({"rfm_bins": 12}, "rfm_bins must be an integer from 2 to 9"),
     ({"as_of_date": "31/12/2025"}, "as_of_date must be a date written YYYY-MM-DD"),
     ({"n_cluster": 3}, "Unknown var(s): n_cluster"),
-    ({"clustering_mode": "predict"}, "clustering_mode must be 'train' or 'score'"),
+    ({"clustering_mode": "predict"}, 'var clustering_mode must be one of train, score, got: "predict"'),
 ])
 def test_out_of_range_settings_fail_with_a_message(scratch, overrides, message):
     name = "settings_" + hashlib.md5(repr(overrides).encode()).hexdigest()[:8]
