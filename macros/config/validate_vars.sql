@@ -73,6 +73,12 @@
         'new_cluster_max_distance': 'number', 'min_cluster_share': 'number', 'min_tree_fidelity': 'number',
         'segment_min_share': 'number', 'segment_max_share': 'number', 'segment_max_share_change': 'number',
         'segment_max_psi': 'number', 'max_excluded_line_share': 'number',
+        'clv_mode': ['train', 'score'], 'clv_purchase_model': ['bgnbd', 'pareto_nbd'],
+        'clv_time_unit': ['days', 'weeks'], 'clv_horizons_days': 'numbers or null',
+        'clv_churn_risk_edges': 'numbers or null', 'clv_annual_discount_rate': 'number',
+        'clv_training_sample_size': 'number', 'clv_min_training_customers': 'number',
+        'clv_penalizer_coef': 'number', 'clv_fallback_penalizer_coef': 'number',
+        'clv_max_frequency_monetary_correlation': 'number',
     } -%}
     {%- set wrong = [] -%}
     {%- for name, kind in kinds.items() -%}

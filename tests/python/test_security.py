@@ -131,6 +131,10 @@ def hostile_registry(folder: Path, orders_csv: Path, customers_csv: Path) -> dic
             "min_cluster_share": copy, "min_tree_fidelity": "0.8 or 1 = 1); copy (select 1) to 'g.csv'; --",
             "segment_min_share": DROP, "segment_max_share": copy, "segment_max_share_change": DROP,
             "segment_max_psi": copy, "max_excluded_line_share": DROP,
+            "clv_mode": copy, "clv_purchase_model": DROP, "clv_time_unit": copy,
+            "clv_horizons_days": [90, DROP], "clv_churn_risk_edges": [copy], "clv_annual_discount_rate": DROP,
+            "clv_training_sample_size": copy, "clv_min_training_customers": DROP, "clv_penalizer_coef": copy,
+            "clv_fallback_penalizer_coef": DROP, "clv_max_frequency_monetary_correlation": copy,
         }.items()},
     }
 
