@@ -1,7 +1,14 @@
 {#-
-    Run at the start of every invocation (on-run-start): a var passed on the command line
-    that this project does not know is almost always a typo (`n_cluster: 3`), which dbt would
-    otherwise ignore silently. Fail with the list of known vars instead.
+    Run at the start of every invocation (on-run-start), before any model is written:
+      1. a var passed on the command line that this project does not know is almost always a
+         typo (`n_cluster: 3`), which dbt would otherwise ignore silently: fail with the list
+         of known vars instead;
+      2. every var has the type it must have (a number, one of a few words, a list of names,
+         a mapping): every wrong one is named in one message, so no value of the wrong type
+         ever reaches SQL (numbers are pasted into tests, so a text there could run SQL);
+      3. the vars with their own validating macro (inputs, names, dates) are checked by it.
+    Text values (segment names, statuses, prefixes, formats) are data: they reach SQL only
+    through quote_literal. Names reach it through quote_identifier or checked_name.
 -#}
 {% macro validate_vars() %}
     {#- Installed as a package, the command-line vars are mostly the host project's own:
@@ -22,7 +29,7 @@
         'rfm_recency_method', 'rfm_frequency_method', 'rfm_monetary_method',
         'rfm_recency_edges_days', 'rfm_frequency_edges', 'rfm_monetary_edges', 'min_cluster_share', 'min_tree_fidelity',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
-        'segment_max_psi', 'segment_max_churn', 'demo_data',
+        'segment_max_psi', 'segment_max_churn', 'demo_data', 'min_order_date', 'max_excluded_line_share',
         'clv_mode', 'clv_purchase_model', 'clv_time_unit', 'clv_horizons_days',
         'clv_annual_discount_rate', 'clv_churn_risk_edges', 'clv_training_sample_size',
         'clv_min_training_customers', 'clv_penalizer_coef', 'clv_fallback_penalizer_coef', 'clv_max_frequency_monetary_correlation',
@@ -33,5 +40,84 @@
     {%- for name in given if name not in known -%}{%- do unknown.append(name) -%}{%- endfor -%}
     {%- if unknown -%}
         {{ exceptions.raise_compiler_error("Unknown var(s): " ~ (unknown | join(', ')) ~ ". This project's vars are: " ~ (known | sort | join(', ')) ~ ". (A var of your own: list it in var extra_known_vars.)") }}
+    {%- endif -%}
+    {%- do _validate_var_types() -%}
+    {%- do input_settings('orders') -%}
+    {%- do input_settings('customers') -%}
+    {%- do clustering_input_settings() -%}
+    {%- do as_of_date_literal() -%}
+    {%- do min_order_date_literal() -%}
+    {%- do rfm_bins() -%}
+    {%- do business_rule_columns('numeric') -%}
+    {%- do business_rule_columns('text') -%}
+    {%- do age_band('age') -%}
+    {%- set subsets = {'cluster_optional_features': clustering_feature_columns('all'),
+                       'cluster_log_features': clustering_feature_columns('numeric')} -%}
+    {%- for name, allowed in subsets.items() -%}
+        {%- set outside = (var(name) or []) | reject('in', allowed) | list -%}
+        {%- if outside -%}
+            {{ exceptions.raise_compiler_error("var " ~ name ~ " must list features of "
+                ~ ('cluster_features / cluster_categorical_features' if name == 'cluster_optional_features' else 'cluster_features')
+                ~ "; not one: " ~ (outside | tojson)) }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}
+
+
+{#- The kind of every var that is not checked by a macro of its own; all wrong ones at once. -#}
+{% macro _validate_var_types() %}
+    {%- set kinds = {
+        'business_segment_fallback': 'text', 'rfm_no_purchase_segment': 'text',
+        'clustering_mode': ['train', 'score'], 'cluster_scaler': ['standard', 'robust', 'minmax'],
+        'cluster_null_strategy': ['unclassified', 'impute_median'], 'drift_test_severity': ['warn', 'error'],
+        'cluster_optional_features': 'names', 'cluster_log_features': 'names',
+        'cluster_clip_quantiles': 'numbers or null', 'segment_max_churn': 'mapping of numbers',
+        'n_clusters': 'number or null', 'cluster_categorical_weight': 'number',
+        'cluster_categorical_max_levels': 'number', 'cluster_k_min': 'number', 'cluster_k_max': 'number',
+        'cluster_n_init': 'number', 'cluster_max_iter': 'number', 'random_state': 'number',
+        'training_sample_size': 'number', 'silhouette_sample_size': 'number', 'tree_max_depth': 'number',
+        'tree_min_samples_leaf': 'number', 'stability_bootstraps': 'number',
+        'new_cluster_max_distance': 'number', 'min_cluster_share': 'number', 'min_tree_fidelity': 'number',
+        'segment_min_share': 'number', 'segment_max_share': 'number', 'segment_max_share_change': 'number',
+        'segment_max_psi': 'number', 'max_excluded_line_share': 'number',
+        'clv_mode': ['train', 'score'], 'clv_purchase_model': ['bgnbd', 'pareto_nbd'],
+        'clv_time_unit': ['days', 'weeks'], 'clv_horizons_days': 'numbers or null',
+        'clv_churn_risk_edges': 'numbers or null', 'clv_annual_discount_rate': 'number',
+        'clv_training_sample_size': 'number', 'clv_min_training_customers': 'number',
+        'clv_penalizer_coef': 'number', 'clv_fallback_penalizer_coef': 'number',
+        'clv_max_frequency_monetary_correlation': 'number',
+    } -%}
+    {%- set wrong = [] -%}
+    {%- for name, kind in kinds.items() -%}
+        {%- set value = var(name, none) -%}
+        {%- set is_number = value is number and value is not boolean -%}
+        {%- if kind == 'text' -%}
+            {%- set ok = value is string and (value | trim | length) > 0 -%}
+        {%- elif kind is not string -%}
+            {%- set ok = value in kind -%}
+            {%- set kind = 'one of ' ~ (kind | join(', ')) -%}
+        {%- elif kind == 'names' -%}
+            {%- set ok = value is none or (value is not string and value is not mapping and value is iterable
+                          and (value | reject('string') | list | length) == 0) -%}
+            {%- set kind = 'a list of column names' -%}
+        {%- elif kind == 'numbers or null' -%}
+            {%- set ok = value is none or (value is not string and value is not mapping and value is iterable
+                          and (value | reject('number') | list | length) == 0
+                          and (value | select('boolean') | list | length) == 0) -%}
+            {%- set kind = 'a list of numbers or null' -%}
+        {%- elif kind == 'mapping of numbers' -%}
+            {%- set ok = value is mapping and (value.values() | reject('number') | list | length) == 0 -%}
+            {%- set kind = 'a mapping of numbers' -%}
+        {%- elif kind == 'number or null' -%}
+            {%- set ok = value is none or is_number -%}
+            {%- set kind = 'a number or null' -%}
+        {%- else -%}
+            {%- set ok = is_number -%}
+            {%- set kind = 'a number' -%}
+        {%- endif -%}
+        {%- if not ok -%}{%- do wrong.append("var " ~ name ~ " must be " ~ kind ~ ", got: " ~ (value | tojson)) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if wrong -%}
+        {{ exceptions.raise_compiler_error(wrong | join('; ') ~ '.') }}
     {%- endif -%}
 {% endmacro %}

@@ -13,7 +13,7 @@
 {% macro input_relation(kind) %}
     {%- set settings = input_settings(kind) -%}
     {%- if settings['file'] -%}
-        {{ return(read_input_file(settings['file'])) }}
+        {{ return(read_input_file(settings['file'], settings, kind ~ '_input')) }}
     {%- elif settings['table'] -%}
         {{ return(source(kind ~ '_input', kind)) }}
     {%- elif settings['ref'] -%}

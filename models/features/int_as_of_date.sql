@@ -13,6 +13,7 @@ latest_order as (
         customer_id is not null
         and amount is not null
         and cast(ordered_at as date) <= cast({{ dbt.current_timestamp() }} as date)
+        and cast(ordered_at as date) >= {{ min_order_date_literal() }}
 
 ),
 

@@ -3,7 +3,11 @@
     with its attributes and the reason it is left out of the features (null = included).
     Customers who were not yet known at the as-of date are left out, so a build for a past
     date reproduces what was known then.
+    Stops first when too many customer rows have no readable id (assert_excluded_line_share).
 -#}
+{{ assert_excluded_line_share(
+    "(select case when customer_id is null then 'missing_customer_id_in_customers_input' end as exclusion_reason from "
+    ~ ref('stg_customers') ~ ") as customer_rows", 'customers') }}
 with customers as (
 
     select * from {{ ref('stg_customers') }}
@@ -93,6 +97,8 @@ unioned as (
         customers_deduplicated.reported_age,
         customers_deduplicated.birth_date,
         customers_deduplicated.signup_date,
+        coalesce(customers_deduplicated.unreadable_birth_date_text is not null, false) as has_unreadable_birth_date,
+        coalesce(customers_deduplicated.unreadable_signup_date_text is not null, false) as has_unreadable_signup_date,
         as_of.as_of_date
     from customers_deduplicated
     full outer join order_customers

@@ -45,6 +45,7 @@ checked as (
     select
         order_id,
         customer_id,
+        customer_id_as_given,
         order_status,
         is_flagged_cancelled,
         amount,
@@ -57,6 +58,7 @@ checked as (
             when order_id is null then 'missing_order_id'
             when ordered_at is null then 'unparseable_ordered_at'
             when amount is null then 'unparseable_amount'
+            when cast(ordered_at as date) < {{ min_order_date_literal() }} then 'before_min_order_date'
             when cast(ordered_at as date) > as_of_date then 'after_as_of_date'
             when copy_number > 1 then 'exact_duplicate_row'
         end as exclusion_reason,

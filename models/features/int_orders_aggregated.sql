@@ -3,7 +3,10 @@
     summed; the order is then a purchase, a refund (net amount below zero: returns and
     negative-amount cancellations), a cancellation (flagged cancelled, nothing paid) or a
     zero-amount order.
+
+    Stops first when too many lines are unreadable (assert_excluded_line_share).
 -#}
+{{ assert_excluded_line_share(ref('int_order_lines_checked'), 'orders') }}
 with order_lines as (
 
     select * from {{ ref('int_order_lines_checked') }}

@@ -77,7 +77,8 @@ final as (
         customers,
         customers * 1.0 / sum(customers) over (partition by as_of_date, segmentation_type) as share,
         revenue,
-        revenue / nullif(sum(revenue) over (partition by as_of_date, segmentation_type), 0) as revenue_share
+        {#- Rounded to 9 decimals, so a rerun gives the same digits (float sums vary in the last). #}
+        round(revenue / nullif(sum(revenue) over (partition by as_of_date, segmentation_type), 0), 9) as revenue_share
     from sized
 
 )

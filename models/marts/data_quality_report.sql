@@ -44,6 +44,24 @@ customer_input_rows as (
 
 ),
 
+{#- A normalised id written more than one way ('12.0' and '12') in one input: the forms
+    are merged into one customer, and every form beyond the first is counted here. -#}
+{%- for input_name, relation in [('orders', 'order_lines'), ('customers', 'customers_input')] %}
+{{ input_name }}_merged_ids as (
+
+    select
+        {{ relation }}.customer_id,
+        count(distinct coalesce({{ relation }}.customer_id_as_given, {{ relation }}.customer_id)) as id_forms
+    from {{ relation }}
+    where {{ relation }}.customer_id in (
+        select customer_id from {{ relation }} where customer_id_as_given is not null
+    )
+    group by 1
+
+),
+
+{% endfor -%}
+
 line_reasons as (
 
     {%- set line_checks = [
@@ -51,6 +69,7 @@ line_reasons as (
         ('missing_order_id', 'Order line has no order id', 'Excluded; cannot be counted as an order.'),
         ('unparseable_ordered_at', 'Order timestamp missing or not a valid date/time', 'Excluded. Fix the data or set orders_input.timestamp_format.'),
         ('unparseable_amount', 'Amount (or quantity x unit price) missing or not a number', 'Excluded.'),
+        ('before_min_order_date', 'Order dated before var min_order_date (year 1, BC, 1900: a placeholder, not a real order)', 'Excluded. Lower var min_order_date if such old orders are real.'),
         ('after_as_of_date', 'Order dated after the as-of date (future or later than var as_of_date)', 'Ignored for this as-of date, so a past build reproduces what was known then.'),
         ('exact_duplicate_row', 'Row identical in every column to an earlier row', 'Dropped as a double load; the first copy counts.'),
     ] -%}
@@ -191,6 +210,58 @@ customer_checks as (
         cast(null as {{ dbt.type_numeric() }})
     from customers
     where exclusion_reason = 'signed_up_after_as_of_date'
+
+    union all
+
+    select
+        'customer_ids_merged_in_orders',
+        'customers',
+        'Customer id written two ways in the orders input (12.0 and 12) that normalise to one',
+        'Merged into one customer (orders_input.normalize_ids); each extra form counted here. Set normalize_ids: false to keep them apart.',
+        coalesce(sum(id_forms - 1), 0),
+        count(*),
+        cast(null as {{ dbt.type_numeric() }})
+    from orders_merged_ids
+    where id_forms > 1
+
+    union all
+
+    select
+        'customer_ids_merged_in_customers_input',
+        'customers',
+        'Customer id written two ways in the customers input (12.0 and 12) that normalise to one',
+        'Merged into one customer (customers_input.normalize_ids); each extra form counted here. Set normalize_ids: false to keep them apart.',
+        coalesce(sum(id_forms - 1), 0),
+        count(*),
+        cast(null as {{ dbt.type_numeric() }})
+    from customers_merged_ids
+    where id_forms > 1
+
+    union all
+
+    select
+        'unreadable_birth_date',
+        'customers',
+        'birth_date given but not a readable date (set customers_input.date_format)',
+        'Kept with birth_date and age null; the cluster reason says "unreadable age".',
+        count(*),
+        count(distinct customer_id),
+        cast(null as {{ dbt.type_numeric() }})
+    from customers_input
+    where unreadable_birth_date_text is not null
+
+    union all
+
+    select
+        'unreadable_signup_date',
+        'customers',
+        'signup_date given but not a readable date (set customers_input.date_format)',
+        'Kept with signup_date null (tenure from the first order); the cluster reason says "unreadable tenure_days" when tenure is then missing.',
+        count(*),
+        count(distinct customer_id),
+        cast(null as {{ dbt.type_numeric() }})
+    from customers_input
+    where unreadable_signup_date_text is not null
 
     union all
 

@@ -67,8 +67,9 @@ population as (
 
     select
         {%- for feature in features %}
-        avg(cast({{ feature }} as {{ type_double() }})) as mean_{{ feature }},
-        stddev_pop(cast({{ feature }} as {{ type_double() }})) as std_{{ feature }}{{ ',' if not loop.last }}
+        {#- exact-typed means, and rounded to 1e-9, so reruns give the same digits #}
+        round(avg({{ feature }}), 9) as mean_{{ feature }},
+        round(stddev_pop(cast({{ feature }} as {{ type_double() }})), 9) as std_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
     from customer_features
 
@@ -80,8 +81,10 @@ profiles_scored as (
         segment_profiles.*,
         {%- for feature in features %}
         population.mean_{{ feature }} as population_mean_{{ feature }},
-        (segment_profiles.mean_{{ feature }} - population.mean_{{ feature }})
-            / nullif(population.std_{{ feature }}, 0) as z_{{ feature }}{{ ',' if not loop.last }}
+        {#- Rounded to 9 decimals: a parallel float sum differs in its last digit from one
+            build to the next, and published figures must be identical on a rerun. -#}
+        round((segment_profiles.mean_{{ feature }} - population.mean_{{ feature }})
+            / nullif(population.std_{{ feature }}, 0), 9) as z_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
     from segment_profiles
     cross join population

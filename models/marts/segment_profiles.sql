@@ -67,8 +67,11 @@ members_described as (
         memberships.segment_name,
         customer_features.customer_id,
         customer_features.has_marketing_consent,
+        {#- Features keep their exact types here: sums and means of decimals and integers do
+            not depend on the order of the rows, so a rerun or shuffled input gives the same
+            digits (a float sum differs in its last digit from one parallel run to the next). #}
         {%- for feature in features %}
-        cast(customer_features.{{ feature }} as {{ type_double() }}) as {{ feature }},
+        customer_features.{{ feature }},
         {%- endfor %}
         customer_predictions.probability_alive,
         {%- for horizon in clv_horizons() %}
@@ -93,7 +96,7 @@ aggregated as (
         sum(monetary) as revenue,
         sum(case when has_marketing_consent then 1 else 0 end) as consented_customers,
         {%- for feature in features %}
-        avg({{ feature }}) as mean_{{ feature }},
+        round(avg({{ feature }}), 9) as mean_{{ feature }},
         percentile_cont(0.5) within group (order by {{ feature }}) as median_{{ feature }},
         {%- endfor %}
         avg(probability_alive) as mean_probability_alive,

@@ -28,6 +28,12 @@ business_segments as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('int_customers_unioned') }}
+
+),
+
 customer_clusters as (
 
     select * from {{ ref('customer_clusters') }}
@@ -90,7 +96,9 @@ final as (
         coalesce(customer_clusters.segment_status, 'unclassified') as cluster_status,
         case
             when customer_clusters.customer_id is null then 'not in the clustering input'
-            else customer_clusters.unclassified_reason
+            else {{ cluster_reason_with_unreadable('customer_clusters.unclassified_reason', {
+                'age': 'customers.has_unreadable_birth_date',
+                'tenure_days': 'customers.has_unreadable_signup_date'}) }}
         end as cluster_unclassified_reason,
         cluster_rules.rule_text as cluster_rule,
         customer_clusters.distance_to_centroid as cluster_distance,
@@ -112,6 +120,8 @@ final as (
             when not rfm_named.has_purchases then {{ quote_literal(var('rfm_no_purchase_segment')) }}
             else rfm_segment_names.rfm_segment
         end = rfm_segment_descriptions.rfm_segment
+    left join customers
+        on rfm_named.customer_id = customers.customer_id
     left join business_segments
         on rfm_named.customer_id = business_segments.customer_id
     left join customer_clusters

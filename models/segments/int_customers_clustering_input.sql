@@ -4,15 +4,7 @@
     point at any other customer-level table or file (for example a survey with no orders).
     Feature columns keep their own names so the cluster rules read in the user's terms.
 -#}
-{%- set settings = var('clustering_input', {}) or {} -%}
-{%- if settings is not mapping -%}
-    {{ exceptions.raise_compiler_error("var clustering_input must be a mapping such as {file: data/survey.csv, id_column: CustomerID}; got: " ~ settings) }}
-{%- endif -%}
-{%- for key in settings -%}
-    {%- if key not in ['file', 'database', 'schema', 'table', 'id_column'] -%}
-        {{ exceptions.raise_compiler_error("Unknown key '" ~ key ~ "' in var clustering_input. Allowed keys: database, file, id_column, schema, table.") }}
-    {%- endif -%}
-{%- endfor -%}
+{%- set settings = clustering_input_settings() -%}
 {%- if settings.get('file') -%}
     {%- set relation = read_input_file(settings['file']) -%}
 {%- elif settings.get('table') -%}

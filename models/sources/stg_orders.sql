@@ -26,13 +26,14 @@
     {%- do cancelled_tests.append("coalesce(" ~ dbt.position(prefix, clean_text(col['order_id'])) ~ " = 1, false)") -%}
 {%- endif -%}
 {%- if col['amount'] is not none -%}
-    {%- set amount_sql = parse_number(col['amount'], types.get('amount')) -%}
+    {%- set amount_sql = parse_number(col['amount'], types.get('amount'), settings['decimal_separator']) -%}
     {%- set amount_text_sql = clean_text(col['amount']) -%}
 {%- else -%}
-    {%- set amount_sql = 'cast(' ~ parse_number(col['quantity'], types.get('quantity')) ~ ' * ' ~ parse_number(col['unit_price'], types.get('unit_price')) ~ ' as ' ~ dbt.type_numeric() ~ ')' -%}
+    {%- set amount_sql = 'cast(' ~ parse_number(col['quantity'], types.get('quantity'), settings['decimal_separator']) ~ ' * ' ~ parse_number(col['unit_price'], types.get('unit_price'), settings['decimal_separator']) ~ ' as ' ~ dbt.type_numeric() ~ ')' -%}
     {%- set amount_text_sql = clean_text(col['quantity']) ~ " || ' x ' || " ~ clean_text(col['unit_price']) -%}
 {%- endif -%}
 {%- set ordered_at_sql = parse_timestamp(col['ordered_at'], settings['timestamp_format'], types.get('ordered_at')) -%}
+{%- set customer_id_sql = normalize_id(col['customer_id']) if settings['normalize_ids'] else clean_text(col['customer_id']) -%}
 {%- set source_columns = [] -%}
 {%- for name in input['available'] -%}{%- do source_columns.append(quote_identifier(name)) -%}{%- endfor -%}
 
@@ -45,12 +46,14 @@ with source as (
 renamed as (
 
     select
-        {{ normalize_id(col['order_id']) }} as order_id,
-        {{ normalize_id(col['customer_id']) }} as customer_id,
+        {{ normalize_id(col['order_id']) if settings['normalize_ids'] else clean_text(col['order_id']) }} as order_id,
+        {{ customer_id_sql }} as customer_id,
+        {#- The id as written, only where normalisation changed it (counted as merges). #}
+        case when {{ customer_id_sql }} <> {{ clean_text(col['customer_id']) }} then {{ clean_text(col['customer_id']) }} end as customer_id_as_given,
         {{ clean_text(col['status']) if col['status'] is not none else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as order_status,
         {{ (cancelled_tests | join(' or ')) if cancelled_tests else 'false' }} as is_flagged_cancelled,
         {{ amount_sql }} as amount,
-        {{ parse_number(col['quantity'], types.get('quantity')) if col['quantity'] is not none else 'cast(null as ' ~ dbt.type_numeric() ~ ')' }} as quantity,
+        {{ parse_number(col['quantity'], types.get('quantity'), settings['decimal_separator']) if col['quantity'] is not none else 'cast(null as ' ~ dbt.type_numeric() ~ ')' }} as quantity,
         {{ ordered_at_sql }} as ordered_at,
         {#- The texts only where reading failed: writing 20M timestamps back out as text cost
             more than reading them. CASE computes the text for those lines alone. #}
@@ -69,6 +72,7 @@ select * from renamed
 select
     cast(null as {{ dbt.type_string() }}) as order_id,
     cast(null as {{ dbt.type_string() }}) as customer_id,
+    cast(null as {{ dbt.type_string() }}) as customer_id_as_given,
     cast(null as {{ dbt.type_string() }}) as order_status,
     false as is_flagged_cancelled,
     cast(null as {{ dbt.type_numeric() }}) as amount,

@@ -21,27 +21,28 @@ import yaml
 
 from dbt_harness import PROJECT_DIR, DbtProject
 
-PUBLIC_MARTS = {
-    "customer_features": "customer_id",
-    "customer_segments": "customer_id",
-    "customer_clusters": "customer_id",
-    "cluster_assignments_sql": "customer_id",
-    "cluster_centroids": "cluster_id, feature_name",
-    "cluster_rules": "leaf_id",
-    "cluster_k_selection": "k",
-    "cluster_preprocessing": "feature_name",
-    "data_quality_report": "check_name",
-}
-# Everything in the registry except when it was trained.
-REGISTRY_SQL = "select * exclude (trained_at) from cluster_models order by model_version"
+# Columns that record when something ran, not what it computed: the only exceptions.
+NOT_COMPARED = {"cluster_models": ["trained_at"]}
 
 
-def checksums(database: Path) -> dict[str, str]:
+def public_tables() -> list[str]:
+    """Every model in models/marts, models/segments, models/history and the cluster tables
+    (python_models/clustering), customer_features, and the snapshot."""
+    names = {path.stem for folder in ("models/marts", "models/segments", "models/history")
+             for path in (PROJECT_DIR / folder).glob("*.sql")}
+    names |= {path.stem for path in (PROJECT_DIR / "python_models/clustering").glob("*.py")}
+    names |= {path.stem for path in (PROJECT_DIR / "snapshots").glob("*.yml")} | {"customer_features"}
+    return sorted(names)
+
+
+def checksums(database: Path, tables: list[str] | None = None) -> dict[str, str]:
+    """A sha256 of every row of each table, in a fixed order of all its columns."""
     with duckdb.connect(str(database), read_only=True) as con:
         sums = {}
-        for table, order in {**PUBLIC_MARTS, "cluster_models": None}.items():
-            sql = REGISTRY_SQL if order is None else f"select * from {table} order by {order}"
-            frame = con.sql(sql).df()
+        for table in tables or public_tables():
+            excluded = NOT_COMPARED.get(table)
+            columns = f"* exclude ({', '.join(excluded)})" if excluded else "*"
+            frame = con.sql(f'select {columns} from "{table}" order by all').df()
             sums[table] = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
     return sums
 

@@ -285,7 +285,8 @@ def test_hostile_column_mapping_and_feature_name(scratch):
     assert not bad.success
     assert f"maps order_id to the column '{HOSTILE}'" in project.messages(bad)
     bad = project.dbt("build", "--select", "int_customers_clustering_input", vars={
-        "orders_input": {"file": orders_file}, "cluster_features": [HOSTILE]})
+        "orders_input": {"file": orders_file}, "cluster_features": [HOSTILE],
+        "cluster_optional_features": [], "cluster_log_features": []})
     assert not bad.success
     assert "is not a column of the clustering input" in project.messages(bad)
     assert project.scalar("select count(*) from customer_features") == 12
@@ -301,7 +302,7 @@ def test_hostile_column_mapping_and_feature_name(scratch):
     ({"cluster_log_features": ["gross_revenue"]}, "log_features (var cluster_log_features) must be a subset of features"),
     ({"as_of_date": "31/12/2025"}, "as_of_date must be a date written YYYY-MM-DD"),
     ({"n_cluster": 3}, "Unknown var(s): n_cluster"),
-    ({"clustering_mode": "predict"}, "clustering_mode must be 'train' or 'score'"),
+    ({"clustering_mode": "predict"}, 'var clustering_mode must be one of train, score, got: "predict"'),
 ])
 def test_out_of_range_settings_fail_with_a_message(scratch, overrides, message):
     name = "settings_" + hashlib.md5(repr(overrides).encode()).hexdigest()[:8]
@@ -322,3 +323,229 @@ def test_known_vars_list_matches_dbt_project():
     macro = (PROJECT_DIR / "macros/config/validate_vars.sql").read_text()
     listed = set(re.findall(r"'([a-z_]+)'", macro.split("set known = [")[1].split("]")[0]))
     assert declared == listed
+
+
+# --- time, ids and file readers (issue 11) ----------------------------------------------
+
+def _order(order_id, customer_id, ordered_at, amount="20.00"):
+    return {"order_id": order_id, "customer_id": customer_id, "ordered_at": ordered_at,
+            "amount": amount, "quantity": "1", "status": "completed"}
+
+
+@pytest.fixture(scope="module")
+def dated_case(scratch):
+    """One build for the time and id findings: they touch different lines and customers."""
+    customers = base_customers() + [
+        {"customer_id": "BAD_BIRTH", "signup_date": "2024-01-15", "birth_date": "31/02/1990"},
+        {"customer_id": "BAD_SIGNUP", "signup_date": "soon", "birth_date": "1980-01-01"},
+    ]
+    orders = base_orders() + [
+        _order("TZ1", "K03", "2025-12-01T23:30:00-05:00"),    # 04:30 UTC on 2 December
+        _order("TZ2", "K03", "2025-12-02 10:15:00+0530"),     # 04:45 UTC
+        _order("TZ3", "K03", "2025-12-02T09:00:00Z"),
+        _order("OLD1", "K04", "0001-01-01 00:00:00"),
+        _order("OLD2", "K04", "1900-05-01"),
+        _order("OLD3", "OLDONLY", "0044-03-15 (BC)"),
+        _order("OLD4", "K04", "epoch"),
+        _order("ID1", "12", "2025-11-01 10:00:00"),
+        _order("ID2", "12.0", "2025-11-02 10:00:00"),
+        _order("ID3", "12.00", "2025-11-03 10:00:00"),
+        _order("BB1", "BAD_BIRTH", "2025-11-03 10:00:00"),
+        _order("BS1", "BAD_SIGNUP", "2025-11-03 10:00:00"),
+    ]
+    project, result = build_case(scratch, "dated", customers, orders)
+    assert result.success, project.failure_summary(result)
+    return project, customers, orders
+
+
+def test_timestamps_with_offsets_are_read_as_utc(dated_case):
+    project, _, _ = dated_case
+    lines = project.query("select order_id, cast(ordered_at as varchar) as at from int_order_lines_checked "
+                          "where order_id like 'TZ%' order by 1")
+    assert lines["at"].tolist() == ["2025-12-02 04:30:00", "2025-12-02 04:45:00", "2025-12-02 09:00:00"]
+
+
+def test_order_dates_before_min_order_date_are_excluded_and_counted(dated_case):
+    project, customers, orders = dated_case
+    reasons = project.query("select order_id, exclusion_reason from int_order_lines_checked "
+                            "where order_id like 'OLD%' order by 1").set_index("order_id")["exclusion_reason"]
+    # year 1, 1900 and a BC date are before the floor; the word 'epoch' is not a date at all
+    assert reasons.to_dict() == {"OLD1": "before_min_order_date", "OLD2": "before_min_order_date",
+                                 "OLD3": "before_min_order_date", "OLD4": "unparseable_ordered_at"}
+    checks = report(project)
+    assert checks["before_min_order_date"] == 3 and checks["unparseable_ordered_at"] == 1
+    # K04's tenure comes from its real orders and signup date, not from year 1
+    assert project.scalar("select max(tenure_days) from customer_features") == (
+        pd.Timestamp("2025-12-24") - pd.Timestamp("2024-01-15")).days
+    # OLDONLY has no order that counts: it is a customer without purchases, not lost
+    assert project.scalar("select has_purchases from customer_features where customer_id = 'OLDONLY'") is False
+
+
+def test_min_order_date_is_validated(scratch):
+    project, result = build_case(scratch, "bad_floor", base_customers(), base_orders(),
+                                 {"min_order_date": "1.1.1970"}, select=("stg_orders",))
+    assert not result.success
+    assert "var min_order_date must be a date written YYYY-MM-DD" in project.messages(result)
+
+
+def test_unreadable_customer_dates_are_counted_and_named(dated_case):
+    project, _, _ = dated_case
+    checks = report(project)
+    assert checks["unreadable_birth_date"] == 1 and checks["unreadable_signup_date"] == 1
+    reasons = project.query("select customer_id, cluster_status, cluster_unclassified_reason from customer_segments "
+                            "where customer_id in ('BAD_BIRTH', 'BAD_SIGNUP') order by 1")
+    reasons = reasons.astype(object).where(reasons.notna(), None)
+    assert reasons.to_dict("records") == [
+        {"customer_id": "BAD_BIRTH", "cluster_status": "unclassified", "cluster_unclassified_reason": "unreadable age"},
+        # tenure falls back to the first order, so BAD_SIGNUP is still classified
+        {"customer_id": "BAD_SIGNUP", "cluster_status": "classified", "cluster_unclassified_reason": None},
+    ]
+    assert project.scalar("select tenure_days from customer_features where customer_id = 'BAD_SIGNUP'") == 51
+
+
+def test_ids_merged_by_normalisation_are_counted(dated_case):
+    project, customers, orders = dated_case
+    checks = report(project)
+    # '12', '12.0' and '12.00' are one customer with three orders; two forms were merged
+    assert checks["customer_ids_merged_in_orders"] == 2
+    assert checks["customer_ids_merged_in_customers_input"] == 0
+    assert project.scalar("select frequency from customer_features where customer_id = '12'") == 3
+    universe = set(project.query("select customer_id from int_customers_unioned")["customer_id"])
+    merged = {"12.0", "12.00"}
+    assert universe == incoming_ids(customers, orders) - merged
+
+
+def test_ids_kept_apart_when_normalisation_is_off(scratch):
+    orders = base_orders() + [_order("ID1", "12", "2025-11-01 10:00:00"), _order("ID2", "12.0", "2025-11-02 10:00:00")]
+    project, result = build_case(scratch, "ids_apart", base_customers(), orders, {
+        "orders_input": {"file": str(scratch / "ids_apart" / "orders.csv"), "normalize_ids": False}},
+        select=("+int_customers_unioned",))
+    assert result.success, project.failure_summary(result)
+    universe = set(project.query("select customer_id from int_customers_unioned")["customer_id"])
+    assert {"12", "12.0"} <= universe and len(universe) == 14
+
+
+def test_results_do_not_depend_on_the_machine_time_zone(scratch):
+    """A Parquet TIMESTAMP WITH TIME ZONE column and CSV offsets, built under two TZ values."""
+    folder = scratch / "tz"
+    folder.mkdir()
+    parquet = folder / "orders.parquet"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"""copy (
+            select order_id, customer_id, cast(ordered_at as timestamptz) as ordered_at, amount, status
+            from (values
+                ('P1', 'A', '2025-06-30 22:00:00+00', 10.0, 'completed'),
+                ('P2', 'A', '2025-06-01 12:00:00+00', 15.0, 'completed'),
+                ('P3', 'B', '2025-06-30 16:30:00+00', 20.0, 'completed'),
+                ('P4', 'C', '2025-05-31 23:59:00+00', 5.0, 'completed')
+            ) as t(order_id, customer_id, ordered_at, amount, status)
+        ) to '{parquet}' (format parquet)""")
+    vars_ = {"orders_input": {"file": str(parquet)}, "customers_input": {"enabled": False}}
+    outcomes = {}
+    for zone in ("UTC", "Asia/Tokyo"):
+        database = folder / f"{zone.replace('/', '_')}.duckdb"
+        env = {**os.environ, "TZ": zone, "SEGMENTATION_DUCKDB_PATH": str(database),
+               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "build", "--select", "+customer_features",
+             "--indirect-selection", "cautious",
+             "--exclude-resource-type", "unit_test", "--project-dir", str(PROJECT_DIR),
+             "--profiles-dir", str(PROJECT_DIR), "--target-path", str(folder / f"target_{zone[:3]}"),
+             "--vars", yaml.safe_dump(vars_, default_flow_style=True, width=10**6)],
+            cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-3000:]
+        with duckdb.connect(str(database), read_only=True) as con:
+            outcomes[zone] = (
+                con.sql("select cast(as_of_date as varchar) from int_as_of_date").fetchall(),
+                con.sql("select order_id, cast(ordered_at as varchar), cast(order_date as varchar) "
+                        "from int_order_lines_checked order by 1").fetchall(),
+                con.sql("select customer_id, recency_days, tenure_days, frequency from customer_features "
+                        "order by 1").fetchall(),
+            )
+    assert outcomes["UTC"] == outcomes["Asia/Tokyo"]
+    assert outcomes["UTC"][0] == [("2025-06-30",)]
+    assert outcomes["UTC"][1][0] == ("P1", "2025-06-30 22:00:00", "2025-06-30")
+    assert outcomes["UTC"][2] == [("A", 0, 29, 2), ("B", 0, 0, 1), ("C", 30, 30, 1)]
+
+
+def test_latin1_file_and_european_number_format(scratch):
+    folder = scratch / "readers"
+    folder.mkdir()
+    customers = folder / "customers.csv"
+    customers.write_bytes("customer_id,city,signup_date\nK01,Köln,2024-01-15\nK02,München,2024-01-15\n"
+                          .encode("latin-1"))
+    orders = folder / "orders.csv"
+    orders.write_text("order_id;customer_id;ordered_at;amount\n"
+                      "E1;K01;2025-12-01 10:00:00;12,50\nE2;K01;2025-12-02 10:00:00;1.234,56\n"
+                      "E3;K02;2025-12-03 10:00:00;-3,10\n", encoding="utf-8")
+    project = DbtProject(PROJECT_DIR, database=folder / "case.duckdb", target_path=scratch / "target")
+    result = project.dbt("build", "--select", "+customer_features", "--exclude-resource-type", "unit_test", vars={
+        "orders_input": {"file": str(orders), "delimiter": ";", "decimal_separator": ","},
+        "customers_input": {"file": str(customers), "encoding": "latin-1"}})
+    assert result.success, project.failure_summary(result)
+    amounts = project.query("select order_id, amount from int_order_lines_checked order by 1")
+    assert [Decimal(str(a)) for a in amounts["amount"]] == [Decimal("12.5"), Decimal("1234.56"), Decimal("-3.1")]
+    cities = project.query("select customer_id, city, monetary from customer_features order by 1")
+    assert cities["city"].tolist() == ["Köln", "München"]
+    assert [Decimal(str(m)).quantize(Decimal("0.01")) for m in cities["monetary"]] == [Decimal("1247.06"), Decimal("-3.10")]
+
+
+def test_mixed_line_endings_read_with_a_reader_option(scratch):
+    folder = scratch / "line_endings"
+    folder.mkdir()
+    orders = folder / "orders.csv"
+    orders.write_bytes(b"order_id,customer_id,ordered_at,amount,status\r\n"
+                       b"M1,K01,2025-12-01 10:00:00,10.00,completed\n"
+                       b"M2,K02,2025-12-02 10:00:00,20.00,completed\r\n"
+                       b"M3,K03,2025-12-03 10:00:00,30.00,cancelled\n")
+    project = DbtProject(PROJECT_DIR, database=folder / "case.duckdb", target_path=scratch / "target")
+    result = project.dbt("build", "--select", "stg_orders", vars={
+        "orders_input": {"file": str(orders), "read_options": {"strict_mode": False}},
+        "customers_input": {"enabled": False}})
+    assert result.success, project.failure_summary(result)
+    lines = project.query("select order_id, customer_id, amount, order_status, is_flagged_cancelled "
+                          "from stg_orders order by 1")
+    assert lines["order_status"].tolist() == ["completed", "completed", "cancelled"]
+    assert lines["is_flagged_cancelled"].tolist() == [False, False, True]
+    assert [float(a) for a in lines["amount"]] == [10.0, 20.0, 30.0]
+
+
+@pytest.mark.parametrize("read_options,message", [
+    ({"ignore_errors": True}, "orders_input.read_options: 'ignore_errors' is not an accepted read_csv option"),
+    ({"skip": "1; drop table x"}, "var orders_input.read_options.skip must be a whole number from 0"),
+])
+def test_reader_options_are_whitelisted(scratch, read_options, message):
+    name = "reader_" + hashlib.md5(repr(read_options).encode()).hexdigest()[:8]
+    folder = scratch / name
+    folder.mkdir()
+    orders = write_csv(folder / "orders.csv", ORDER_COLUMNS, base_orders())
+    project = DbtProject(PROJECT_DIR, database=folder / "case.duckdb", target_path=scratch / "target")
+    result = project.dbt("build", "--select", "stg_orders", vars={
+        "orders_input": {"file": str(orders), "read_options": read_options}})
+    assert not result.success
+    assert message in project.messages(result)
+
+
+def test_a_wholly_unreadable_file_fails_naming_the_reason_and_setting(scratch):
+    """A European file read without its settings: every amount is unparseable."""
+    orders = [{**row, "amount": row["amount"].replace(".", ",")} for row in base_orders()]
+    project, result = build_case(scratch, "all_excluded", base_customers(), orders, select=("+int_orders_aggregated",))
+    assert not result.success
+    message = project.messages(result)
+    assert "Every line of the orders input is excluded. Main reason: unparseable_amount (78 lines)" in message
+    assert "orders_input.decimal_separator" in message
+
+
+@pytest.mark.parametrize("share,succeeds", [(None, False), (0.7, True)])
+def test_more_than_max_excluded_line_share_fails(scratch, share, succeeds):
+    orders = base_orders()  # 78 lines; 47 of them (60%) made unreadable
+    orders = [{**row, "ordered_at": "n/a"} if i < 47 else row for i, row in enumerate(orders)]
+    extra = {} if share is None else {"max_excluded_line_share": share}
+    project, result = build_case(scratch, f"share_{share}", base_customers(), orders, extra,
+                                 select=("+int_orders_aggregated",))
+    assert result.success == succeeds, project.failure_summary(result)
+    if not succeeds:
+        assert ("47 of 78 lines of the orders input are excluded (60.3%, more than var "
+                "max_excluded_line_share = 0.5). Main reason: unparseable_ordered_at (47 lines). "
+                "Check orders_input.timestamp_format") in project.messages(result)
