@@ -86,6 +86,13 @@
         'clv_training_sample_size': 'number', 'clv_min_training_customers': 'number',
         'clv_penalizer_coef': 'number', 'clv_fallback_penalizer_coef': 'number',
         'clv_max_frequency_monetary_correlation': 'number',
+        'cluster_min_relative_spread': 'number', 'cluster_name_recent_max_days': 'number',
+        'cluster_name_lapsed_min_days': 'number', 'cluster_name_new_max_days': 'number',
+        'cluster_name_long_standing_min_days': 'number', 'cluster_match_min_overlap': 'number',
+        'rfm_recency_method': ['quantiles', 'edges'], 'rfm_frequency_method': ['quantiles', 'edges'],
+        'rfm_monetary_method': ['quantiles', 'edges'], 'rfm_recency_edges_days': 'numbers or null',
+        'rfm_frequency_edges': 'numbers or null', 'rfm_monetary_edges': 'numbers or null',
+        'demo_data': 'boolean or null',
     } -%}
     {%- set wrong = [] -%}
     {%- for name, kind in kinds.items() -%}
@@ -108,6 +115,9 @@
         {%- elif kind == 'mapping of numbers' -%}
             {%- set ok = value is mapping and (value.values() | reject('number') | list | length) == 0 -%}
             {%- set kind = 'a mapping of numbers' -%}
+        {%- elif kind == 'boolean or null' -%}
+            {%- set ok = value is none or value is boolean -%}
+            {%- set kind = 'true, false or null' -%}
         {%- elif kind == 'number or null' -%}
             {%- set ok = value is none or is_number -%}
             {%- set kind = 'a number or null' -%}

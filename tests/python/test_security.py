@@ -121,6 +121,7 @@ def hostile_registry(folder: Path, orders_csv: Path, customers_csv: Path) -> dic
         "cluster_log_features": ([copy], "own", "var cluster_log_features must list features"),
         # checked by the CLV macro clv_horizons when the project is parsed
         "clv_horizons_days": ([90, DROP], "own", "var clv_horizons_days must be"),
+        "clv_time_unit": (copy, "own", "var clv_time_unit must be 'days' or 'weeks'"),
         # typed vars: every one is named in one message
         **{name: (value, "typed") for name, value in {
             "clustering_mode": copy, "cluster_scaler": DROP, "cluster_null_strategy": copy,
@@ -133,10 +134,16 @@ def hostile_registry(folder: Path, orders_csv: Path, customers_csv: Path) -> dic
             "min_cluster_share": copy, "min_tree_fidelity": "0.8 or 1 = 1); copy (select 1) to 'g.csv'; --",
             "segment_min_share": DROP, "segment_max_share": copy, "segment_max_share_change": DROP,
             "segment_max_psi": copy, "max_excluded_line_share": DROP,
-            "clv_mode": copy, "clv_purchase_model": DROP, "clv_time_unit": copy,
+            "clv_mode": copy, "clv_purchase_model": DROP,
             "clv_churn_risk_edges": [copy], "clv_annual_discount_rate": DROP,
             "clv_training_sample_size": copy, "clv_min_training_customers": DROP, "clv_penalizer_coef": copy,
             "clv_fallback_penalizer_coef": DROP, "clv_max_frequency_monetary_correlation": copy,
+            "cluster_min_relative_spread": DROP, "cluster_name_recent_max_days": copy,
+            "cluster_name_lapsed_min_days": DROP, "cluster_name_new_max_days": copy,
+            "cluster_name_long_standing_min_days": DROP, "cluster_match_min_overlap": copy,
+            "rfm_recency_method": DROP, "rfm_frequency_method": copy, "rfm_monetary_method": DROP,
+            "rfm_recency_edges_days": [30, copy], "rfm_frequency_edges": [DROP], "rfm_monetary_edges": copy,
+            "demo_data": DROP,
         }.items()},
     }
 
@@ -201,7 +208,7 @@ def test_hostile_typed_vars_are_each_named_before_anything_runs(built):
 
 OWN_CHECK = ["clustering_input", "as_of_date", "min_order_date", "rfm_bins", "business_rule_numeric_columns",
              "business_rule_text_columns", "age_band_edges", "cluster_features", "cluster_categorical_features",
-             "cluster_optional_features", "cluster_log_features", "clv_horizons_days"]
+             "cluster_optional_features", "cluster_log_features", "clv_horizons_days", "clv_time_unit"]
 # Feature names are checked against the clustering input's columns when it compiles.
 FEATURE_BUILD = {"vars": {"cluster_optional_features": [], "cluster_log_features": []},
                  "select": "int_customers_clustering_input"}
