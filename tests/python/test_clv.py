@@ -163,7 +163,7 @@ def cdnow_build(tmp_path_factory) -> DbtProject:
 
 
 def test_cdnow_reproduces_the_paper_estimates(cdnow_build):
-    model = cdnow_build.query("select * from main.clv_models").iloc[0]
+    model = cdnow_build.query("select * from clv_models").iloc[0]
     print("CDNOW BG/NBD:", {name: round(float(model[f"param_{name}"]), 4) for name in PAPER},
           "log-likelihood", round(float(model["purchase_log_likelihood"]), 1))
     for name, published in PAPER.items():
@@ -178,8 +178,8 @@ def test_cdnow_holdout_purchases_close_to_predicted(cdnow_build):
     frame = cdnow_build.query("""
         select inputs.holdout_length, inputs.holdout_purchase_days, predictions.expected_purchases_273,
                predictions.prediction_status
-        from main.int_customers_clv_inputs as inputs
-        inner join main.customer_predictions as predictions using (customer_id)""")
+        from int_customers_clv_inputs as inputs
+        inner join customer_predictions as predictions using (customer_id)""")
     assert len(frame) == 2357
     assert frame["holdout_length"].iloc[0] == pytest.approx(39.0)
     predicted = frame["expected_purchases_273"].sum()
@@ -211,13 +211,13 @@ def test_cdnow_holdout_purchases_close_to_predicted(cdnow_build):
 def test_demo_every_customer_predicted_once_with_reasons(demo_build):
     counts = demo_build.query("""
         select
-            (select count(*) from main.customer_features) as features,
-            (select count(*) from main.customer_predictions) as predictions,
-            (select count(distinct customer_id) from main.customer_predictions) as distinct_ids,
-            (select count(*) from main.customer_predictions where prediction_status = 'unscored'
+            (select count(*) from customer_features) as features,
+            (select count(*) from customer_predictions) as predictions,
+            (select count(distinct customer_id) from customer_predictions) as distinct_ids,
+            (select count(*) from customer_predictions where prediction_status = 'unscored'
                 and unscored_reason = 'no purchase before the as-of date') as never_bought,
-            (select count(*) from main.customer_features where not has_purchases) as no_purchases,
-            (select count(*) from main.customer_predictions where prediction_status = 'scored'
+            (select count(*) from customer_features where not has_purchases) as no_purchases,
+            (select count(*) from customer_predictions where prediction_status = 'scored'
                 and probability_alive is null) as scored_without_value""").iloc[0]
     assert counts["features"] == counts["predictions"] == counts["distinct_ids"]
     assert counts["never_bought"] == counts["no_purchases"] > 0
@@ -227,31 +227,31 @@ def test_demo_every_customer_predicted_once_with_reasons(demo_build):
 def test_demo_segment_expected_revenue_is_the_sum_of_its_customers(demo_build):
     frame = demo_build.query("""
         with memberships as (
-            select customer_id, 'rfm' as segmentation_type, rfm_segment as segment from main.customer_segments
+            select customer_id, 'rfm' as segmentation_type, rfm_segment as segment from customer_segments
             union all
-            select customer_id, 'business', business_segment from main.customer_segments
+            select customer_id, 'business', business_segment from customer_segments
             union all
             select customer_id, 'cluster', coalesce(cast(cluster_id as varchar), 'unclassified')
-            from main.customer_segments
+            from customer_segments
         ),
         recomputed as (
             select segmentation_type, segment, sum(predicted_clv_365) as revenue_365,
                    avg(probability_alive) as alive
-            from memberships inner join main.customer_predictions using (customer_id)
+            from memberships inner join customer_predictions using (customer_id)
             group by 1, 2
         )
         select profiles.segmentation_type, profiles.segment, profiles.expected_revenue_365,
                profiles.mean_probability_alive, recomputed.revenue_365, recomputed.alive,
                cards.expected_revenue_365 as card_revenue_365
-        from main.segment_profiles as profiles
+        from segment_profiles as profiles
         inner join recomputed using (segmentation_type, segment)
-        inner join main.segment_cards as cards using (segmentation_type, segment)""")
-    assert len(frame) == demo_build.scalar("select count(*) from main.segment_profiles")
+        inner join segment_cards as cards using (segmentation_type, segment)""")
+    assert len(frame) == demo_build.scalar("select count(*) from segment_profiles")
     np.testing.assert_allclose(frame["expected_revenue_365"].fillna(-1), frame["revenue_365"].fillna(-1), rtol=1e-9)
     np.testing.assert_allclose(frame["mean_probability_alive"].fillna(-1), frame["alive"].fillna(-1), rtol=1e-9)
     np.testing.assert_allclose(frame["card_revenue_365"].fillna(-1), frame["revenue_365"].fillna(-1), rtol=1e-9)
     per_type = frame.groupby("segmentation_type")["expected_revenue_365"].sum()
-    total = demo_build.scalar("select sum(predicted_clv_365) from main.customer_predictions")
+    total = demo_build.scalar("select sum(predicted_clv_365) from customer_predictions")
     np.testing.assert_allclose(per_type.to_numpy(), total, rtol=1e-9)
 
 
@@ -259,16 +259,16 @@ def test_rebuild_reuses_the_fit_and_score_mode_never_refits(tmp_path):
     project = DbtProject(PROJECT_DIR, database=tmp_path / "clv.duckdb", target_path=tmp_path / "target")
     select = ("build", "--select", "+customer_predictions")
     project.dbt(*select, expect_success=True)
-    first = project.query("select * from main.customer_predictions order by customer_id")
+    first = project.query("select * from customer_predictions order by customer_id")
     project.dbt(*select, expect_success=True)
-    assert project.scalar("select count(*) from main.clv_models") == 1
-    pd.testing.assert_frame_equal(project.query("select * from main.customer_predictions order by customer_id"), first)
+    assert project.scalar("select count(*) from clv_models") == 1
+    pd.testing.assert_frame_equal(project.query("select * from customer_predictions order by customer_id"), first)
     # Other data (an earlier as-of date) in score mode: scored with the stored fit, no new row.
     project.dbt(*select, vars={"clv_mode": "score", "as_of_date": "2026-06-30"}, expect_success=True)
-    assert project.scalar("select count(*) from main.clv_models") == 1
-    assert project.scalar("select max(model_version) from main.customer_predictions") == 1
+    assert project.scalar("select count(*) from clv_models") == 1
+    assert project.scalar("select max(model_version) from customer_predictions") == 1
     project.dbt(*select, vars={"as_of_date": "2026-06-30"}, expect_success=True)
-    assert project.scalar("select count(*) from main.clv_models") == 2
+    assert project.scalar("select count(*) from clv_models") == 2
 
 
 def test_output_types_do_not_depend_on_the_data():
