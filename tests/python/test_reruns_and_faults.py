@@ -22,24 +22,21 @@ import yaml
 from dbt_harness import PROJECT_DIR, DbtProject
 
 # Columns that record when something ran, not what it computed: the only exceptions.
-NOT_COMPARED = {"cluster_models": ["trained_at"]}
+NOT_COMPARED = {"cluster_models": ["trained_at"], "clv_models": ["trained_at"],
+                "published_build": ["build_id", "build_started_at"]}
 
 
-def public_tables() -> list[str]:
-    """Every model in models/marts, models/segments, models/history and the cluster tables
-    (python_models/clustering), customer_features, and the snapshot."""
-    names = {path.stem for folder in ("models/marts", "models/segments", "models/history")
-             for path in (PROJECT_DIR / folder).glob("*.sql")}
-    names |= {path.stem for path in (PROJECT_DIR / "python_models/clustering").glob("*.py")}
-    names |= {path.stem for path in (PROJECT_DIR / "snapshots").glob("*.yml")} | {"customer_features"}
-    return sorted(names)
+def public_tables(con) -> list[str]:
+    """Every table BI reads: the published schema (every node tagged `published`)."""
+    return [row[0] for row in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'main' order by 1").fetchall()]
 
 
 def checksums(database: Path, tables: list[str] | None = None) -> dict[str, str]:
     """A sha256 of every row of each table, in a fixed order of all its columns."""
     with duckdb.connect(str(database), read_only=True) as con:
         sums = {}
-        for table in tables or public_tables():
+        for table in tables or public_tables(con):
             excluded = NOT_COMPARED.get(table)
             columns = f"* exclude ({', '.join(excluded)})" if excluded else "*"
             frame = con.sql(f'select {columns} from "{table}" order by all').df()
