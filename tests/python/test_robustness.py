@@ -298,7 +298,7 @@ def test_hostile_column_mapping_and_feature_name(scratch):
     ({"rfm_bins": 12}, "rfm_bins must be an integer from 2 to 9"),
     ({"rfm_bins": 4}, "var rfm_recency_edges_days must be a list of rfm_bins - 1 = 3 increasing numbers"),
     ({"rfm_recency_edges_days": [30, 20, 180, 365]}, "var rfm_recency_edges_days must be strictly increasing"),
-    ({"rfm_frequency_method": "ranks"}, "var rfm_frequency_method must be 'quantiles' or 'edges', got: ranks"),
+    ({"rfm_frequency_method": "ranks"}, 'var rfm_frequency_method must be one of quantiles, edges, got: "ranks"'),
     ({"cluster_log_features": ["gross_revenue"]}, "log_features (var cluster_log_features) must be a subset of features"),
     ({"as_of_date": "31/12/2025"}, "as_of_date must be a date written YYYY-MM-DD"),
     ({"n_cluster": 3}, "Unknown var(s): n_cluster"),

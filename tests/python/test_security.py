@@ -43,7 +43,7 @@ def built(tmp_path_factory):
     result = project.dbt("build", "--exclude-resource-type", "unit_test", vars=base)
     assert result.success, project.failure_summary(result)
     with duckdb.connect(str(project.database)) as con:
-        con.execute("delete from business_segment_rules where rule_id = 10")
+        con.execute("delete from main_build.business_segment_rules where rule_id = 10")  # a seed: build schema
         con.execute(f"create table main.orders as select * from read_csv('{orders_csv}', all_varchar = true)")
     return folder, project, base
 
@@ -152,9 +152,10 @@ def state(project: DbtProject, folder: Path) -> tuple:
     """Every table with its row count and a checksum of its rows, and every file."""
     tables = {}
     with duckdb.connect(str(project.database), read_only=True) as con:
-        for (name,) in con.sql("select table_name from information_schema.tables "
-                               "where table_type = 'BASE TABLE' order by 1").fetchall():
-            tables[name] = con.sql(f'select count(*), sum(hash(t)) from "{name}" as t').fetchone()
+        for schema, name in con.sql("select table_schema, table_name from information_schema.tables "
+                                    "where table_type = 'BASE TABLE' order by 1, 2").fetchall():
+            tables[f"{schema}.{name}"] = con.sql(
+                f'select count(*), sum(hash(t)) from "{schema}"."{name}" as t').fetchone()
     return tables, files_under(folder)
 
 
