@@ -75,7 +75,7 @@ def test_business_segment_fallback_is_data_in_every_test(built):
     assert result.success, project.failure_summary(result)
     assert not target.exists() and files_under(folder) == files
     fallback = project.query("select business_segment, count(*) as n from customer_segments "
-                             "where business_segment_priority is null group by 1")
+                             "where business_segment_priority is null group by 1", schema="main_build")
     assert fallback.to_dict("records") == [{"business_segment": copy_attack(target), "n": 3}]
 
 
@@ -85,7 +85,7 @@ def test_dont_contact_works_as_the_fallback(built):
                          vars={**base, "business_segment_fallback": "Don't contact"})
     assert result.success, project.failure_summary(result)
     fallback = project.query("select business_segment, count(*) as n from customer_segments "
-                             "where business_segment_priority is null group by 1")
+                             "where business_segment_priority is null group by 1", schema="main_build")
     assert fallback.to_dict("records") == [{"business_segment": "Don't contact", "n": 3}]
 
 
