@@ -154,3 +154,17 @@ def _working_directory(path: Path):
         yield
     finally:
         os.chdir(previous)
+
+
+def wait_for_log(log: Path, text: str, process, timeout: float) -> None:
+    """Wait until a dbt subprocess's log contains ``text``; fail if it ends or times out first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"dbt ended before {text!r}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {text!r}")

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dbt_harness import PROJECT_DIR, DbtProject
+from dbt_harness import wait_for_log, PROJECT_DIR, DbtProject
 
 # Columns that record when something ran, not what it computed: the only exceptions.
 NOT_COMPARED = {"cluster_models": ["trained_at"], "clv_models": ["trained_at"],
@@ -82,14 +82,7 @@ def _dbt_subprocess(project: DbtProject, vars_: dict, log: Path) -> subprocess.P
 
 
 def _wait_for(log: Path, text: str, process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in log.read_text():
-            return
-        if process.poll() is not None:
-            raise AssertionError(f"dbt ended before {text!r}:\n{log.read_text()[-3000:]}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {text!r}")
+    wait_for_log(log, text, process, timeout)
 
 
 def test_a_build_killed_during_clustering_loses_nothing(tmp_path):

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA, DbtProject
+from dbt_harness import wait_for_log, BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA, DbtProject
 
 BUILD = ("build", "--exclude-resource-type", "unit_test")
 # Columns that name the build or the wall-clock time, not its data.
@@ -92,14 +92,7 @@ def dbt_subprocess(project: DbtProject, vars_: dict, log: Path) -> subprocess.Po
 
 
 def wait_for(log: Path, text: str, process: subprocess.Popen, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in log.read_text():
-            return
-        if process.poll() is not None:
-            raise AssertionError(f"dbt ended before {text!r}:\n{log.read_text()[-3000:]}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {text!r}")
+    wait_for_log(log, text, process, timeout)
 
 
 @pytest.fixture(scope="module")
