@@ -13,7 +13,12 @@
     {%- endif -%}
     {%- set method_var = 'rfm_' ~ score ~ '_method' -%}
     {%- set method = var(method_var, defaults[score]) -%}
-    {%- if method not in ['quantiles', 'edges'] -%}
+    {#- A mistyped method or edge is left to on-run-start's validate_vars while parsing, so that
+        one message names every mistyped var; lengths and order are checked here. -#}
+    {%- set typed = method in ['quantiles', 'edges'] -%}
+    {%- if not execute and not typed -%}
+        {%- set method = defaults[score] -%}
+    {%- elif not typed -%}
         {{ exceptions.raise_compiler_error("var " ~ method_var ~ " must be 'quantiles' or 'edges', got: " ~ method) }}
     {%- endif -%}
     {%- set edges_var = edge_vars[score] -%}
@@ -21,6 +26,10 @@
     {%- if method == 'edges' -%}
         {%- set given = var(edges_var, none) -%}
         {%- set bins = rfm_bins() -%}
+        {%- if not execute and given is iterable and given is not string and given is not mapping
+               and given | reject('number') | list | length > 0 -%}
+            {{ return({'method': 'quantiles', 'edges': [], 'var': edges_var}) }}
+        {%- endif -%}
         {%- if given is string or given is not iterable or given is mapping
                or (given | length) != bins - 1 -%}
             {{ exceptions.raise_compiler_error("var " ~ edges_var ~ " must be a list of rfm_bins - 1 = " ~ (bins - 1) ~ " increasing numbers (var " ~ method_var ~ " is 'edges', var rfm_bins is " ~ bins ~ "), got: " ~ given) }}

@@ -136,6 +136,10 @@
         {{ return(project_name == 'customer_segmentation') }}
     {%- endif -%}
     {%- if setting is not sameas true and setting is not sameas false -%}
+        {#- While parsing, on-run-start's validate_vars names this var with every other mistyped one. -#}
+        {%- if not execute -%}
+            {{ return(project_name == 'customer_segmentation') }}
+        {%- endif -%}
         {{ exceptions.raise_compiler_error("var demo_data must be true, false or null (null = on only when this project is built itself, off when it is installed as a package); got: " ~ setting) }}
     {%- endif -%}
     {{ return(setting) }}
