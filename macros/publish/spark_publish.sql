@@ -66,8 +66,9 @@
 
 {% macro spark__wap_relation_names(schema_relation) %}
     {%- set names = [] -%}
-    {%- for relation in adapter.list_relations(schema_relation.database, schema_relation.schema) -%}
-        {%- do names.append(relation.identifier) -%}
+    {#- `show tables` (dbt-spark's macro): columns namespace, tableName, isTemporary. -#}
+    {%- for row in list_relations_show_tables_without_caching(schema_relation) -%}
+        {%- do names.append(row['tableName']) -%}
     {%- endfor -%}
     {{ return(names) }}
 {% endmacro %}
