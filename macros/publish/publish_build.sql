@@ -41,7 +41,10 @@
         {%- do missing.append(node.name) -%}
     {%- endfor -%}
     {%- set tests_missing = [] -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'test' and node.unique_id not in passed -%}
+    {#- Tests of a disabled model (int_customer_segment_states on DuckDB, the snapshot on Spark)
+        stay in the graph with enabled=false; they never run and are not required. -#}
+    {%- for node in graph.nodes.values() if node.resource_type == 'test' and node.config.enabled
+            and node.unique_id not in passed -%}
         {%- do tests_missing.append(node.name) -%}
     {%- endfor -%}
     {%- if missing or tests_missing -%}
