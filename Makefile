@@ -28,8 +28,8 @@ run: $(STAMP)
 	$(BIN)/python scripts/render_charts.py
 	$(BIN)/python scripts/export_marts.py
 
-test: $(STAMP) chromium $(DASHBOARD_STAMP)
-	SEGMENTATION_REQUIRE_CHROMIUM=1 SEGMENTATION_REQUIRE_DASHBOARD=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
+test: $(STAMP) chromium $(DASHBOARD_STAMP) spark
+	SEGMENTATION_REQUIRE_CHROMIUM=1 SEGMENTATION_REQUIRE_DASHBOARD=1 SEGMENTATION_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/render_charts.py

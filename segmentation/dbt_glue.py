@@ -107,6 +107,9 @@ def _spark_type(series: pd.Series):
 def _python_value(value: Any) -> Any:
     if value is None or _is_missing(value):
         return None
+    if isinstance(value, pd.Timestamp):
+        # pyspark checks the exact type of a TimestampType value: datetime, not its subclass.
+        return value.to_pydatetime()
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()  # numpy scalar -> Python scalar
     return value

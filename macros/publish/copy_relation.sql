@@ -2,7 +2,7 @@
     SQL that replaces table `target_relation` by a copy of `source_relation`. Run inside the
     caller's transaction: on DuckDB `create or replace table` is transactional, so a set of
     them committed together switches every table at once. Engines without transactional DDL
-    get a drop and a create (not atomic; a spark__ variant belongs to the Spark target).
+    get a drop and a create (not atomic; Spark's variant is in spark_publish.sql).
 -#}
 {% macro copy_relation_sql(source_relation, target_relation) %}
     {{ return(adapter.dispatch('copy_relation_sql')(source_relation, target_relation)) }}

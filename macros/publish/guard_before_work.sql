@@ -35,7 +35,7 @@
             {{ exceptions.raise_compiler_error("var " ~ var_name ~ ".file: no file matches '" ~ settings['file'] ~ "' (relative paths start at the project directory). Nothing was built.") }}
         {%- endif -%}
     {%- elif settings.get('table') -%}
-        {%- set database = settings.get('database') or target.database -%}
+        {%- set database = settings.get('database') or (target.database if target.database is defined else none) -%}
         {%- set schema = settings.get('schema') or target.schema -%}
         {%- if adapter.get_relation(database, schema, settings['table']) is none -%}
             {{ exceptions.raise_compiler_error("var " ~ var_name ~ ".table: there is no table or view '" ~ settings['table'] ~ "' in schema '" ~ schema ~ "' of database '" ~ database ~ "' (set " ~ var_name ~ ".schema / .database if it lives elsewhere). Nothing was built.") }}

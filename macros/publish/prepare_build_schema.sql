@@ -49,8 +49,8 @@
         {%- endfor -%}
     {%- endif -%}
     {#- Intermediate tables an incremental Python model left behind (see make_temp_relation). -#}
-    {%- for row in list_relations_without_caching(marker.without_identifier()) if '__dbt_tmp' in row['name'] -%}
-        {%- do statements.append('drop table if exists ' ~ marker.incorporate(path={'identifier': row['name']}) ~ ';\n') -%}
+    {%- for name in wap_relation_names(marker.without_identifier()) if '__dbt_tmp' in name -%}
+        {%- do statements.append('drop table if exists ' ~ marker.incorporate(path={'identifier': name}) ~ ';\n') -%}
     {%- endfor -%}
     {%- if restored -%}
         {%- do log('write-audit-publish: the last invocation did not end cleanly; restoring the build schema\'s state tables from the published build: ' ~ (restored | join(', ')), info=true) -%}

@@ -26,6 +26,8 @@
 
 {#- The bookkeeping table of the build schema: whether its state tables are clean. -#}
 {% macro wap_marker_relation() %}
-    {{ return(api.Relation.create(database=target.database, schema=target.schema ~ build_schema_suffix(),
+    {#- Spark has no database level (target.database is undefined there). -#}
+    {%- set database = target.database if target.database is defined else none -%}
+    {{ return(api.Relation.create(database=database, schema=target.schema ~ build_schema_suffix(),
                                   identifier='wap_build_state', type='table')) }}
 {% endmacro %}

@@ -8,12 +8,16 @@ asks one query of the same session. Needs Java and requirements-spark.txt (`make
 without them the module is skipped, unless SEGMENTATION_REQUIRE_SPARK=1 (`make test`), where
 a missing install fails instead.
 
-Compared with DuckDB: every table the build writes (views are compared through the tables
-they feed). Doubles are equal within a relative 1e-9 (sums over rows add in no fixed order
-on either engine). Named exceptions: `cluster_models.trained_at` (the wall clock of each
-build); the snapshot, which Spark without Delta does not run (its fallback
-int_customer_segment_states is checked against DuckDB's snapshot instead); Spark writes the
-partition column `as_of_date` of the history tables last, so columns are compared by name.
+Write-audit-publish: the build writes into `<schema>_build` and on-run-end publishes the
+`published` models into `<schema>` table by table (not atomic on Spark, see
+macros/publish/spark_publish.sql). Compared with DuckDB: every PUBLISHED table, on both
+engines (what BI reads), CLV tables included. Doubles are equal within a relative 1e-9 (sums
+over rows add in no fixed order on either engine). Named exceptions: the wall-clock columns
+of each build (`cluster_models.trained_at`, `clv_models.trained_at`,
+`published_build.build_id` / `build_started_at`); the snapshot, which Spark without Delta
+does not run (its fallback int_customer_segment_states, published in its place, is checked
+against DuckDB's published snapshot instead); Spark writes the partition column
+`as_of_date` of the history tables last, so columns are compared by name.
 """
 from __future__ import annotations
 
@@ -39,9 +43,12 @@ if _missing and not REQUIRED:
                 allow_module_level=True)
 
 SCHEMA = "segmentation"
+#: Where the Spark build writes every node (write-audit-publish); SCHEMA is the published one.
+BUILD_SCHEMA = SCHEMA + "_build"
 RELATIVE_TOLERANCE = 1e-9
 #: Columns that differ between any two builds, on any engine (wall-clock times).
-VOLATILE_COLUMNS = {"cluster_models": {"trained_at"}}
+VOLATILE_COLUMNS = {"cluster_models": {"trained_at"}, "clv_models": {"trained_at"},
+                    "published_build": {"build_id", "build_started_at"}}
 #: A seed with what broke dbt-spark's own seed loader: a quote, a backslash, an empty cell.
 QUOTED_SEED = 'label,note,amount\nO\'Brien,"say ""hi""",1.5\nback\\slash,,\nnull,plain,2\n'
 SPARK_TIMINGS: dict[str, float] = {}
@@ -74,6 +81,10 @@ def spark_build(tmp_path_factory) -> DbtProject:
     result = project.dbt("build")
     SPARK_TIMINGS["build"] = time.monotonic() - started
     assert result.success, project.failure_summary(result)
+    # on-run-end published this build: the published schema names this invocation.
+    invocation = json.loads((project.target_path / "run_results.json").read_text())["metadata"]["invocation_id"]
+    published = spark_frame(f"select build_id from {SCHEMA}.published_build")
+    assert list(published["build_id"]) == [invocation]
     project.build_result = result
     return project
 
@@ -161,12 +172,16 @@ def test_spark_demo_build_runs_models_seeds_and_every_test(spark_build):
     assert "int_customer_segment_states" in names
 
 
-def test_every_spark_table_equals_duckdb_row_by_row(spark_build, demo_build):
-    spark_tables = set(_tables(SCHEMA)) - {"spark_quoted_values"}
-    duck_tables = set(_duckdb_tables(demo_build)) - {"customer_segments_snapshot"}
-    # The snapshot's Spark fallback is the one table DuckDB does not have.
+def test_every_published_spark_table_equals_duckdb_row_by_row(spark_build, demo_build):
+    spark_tables = set(_tables(SCHEMA))
+    duck_tables = set(_duckdb_tables(demo_build))
+    # The published snapshot is the one published table Spark (without Delta) does not have;
+    # its published fallback (compared in test_spark_snapshot_fallback_holds_the_snapshot_state)
+    # the one DuckDB does not have.
+    assert duck_tables - spark_tables == {"customer_segments_snapshot"}
     assert spark_tables - duck_tables == {"int_customer_segment_states"}
-    assert duck_tables - spark_tables == set()
+    duck_tables -= {"customer_segments_snapshot"}
+    assert {"customer_segments", "customer_predictions", "clv_models", "published_build"} <= duck_tables
     problems = []
     for name in sorted(duck_tables):
         problems += _differences(name, demo_build.query(f'select * from "{name}"'),
@@ -265,7 +280,7 @@ def test_spark_raise_error_stops_the_query_with_the_message(spark_build):
 
 
 def test_spark_seed_keeps_quotes_and_empty_cells(spark_build):
-    rows = _spark().sql(f"select label, note, amount from {SCHEMA}.spark_quoted_values "
+    rows = _spark().sql(f"select label, note, amount from {BUILD_SCHEMA}.spark_quoted_values "
                         "order by label nulls last").collect()
     assert [tuple(row) for row in rows] == [("O'Brien", 'say "hi"', 1.5), ("back\\slash", None, None),
                                             # 'null' is null, as dbt's own CSV reader reads it.
@@ -281,7 +296,7 @@ def test_spark_cluster_rules_are_written_for_spark_from_data(spark_build):
     # data test assert_sql_tree_rules_agree_with_python_tree checked them against Python.
     counts = spark_frame(
         f"select (select count(*) from {SCHEMA}.cluster_assignments_sql) as scored, "
-        f"(select count(*) from {SCHEMA}.int_customers_clustering_input) as customers, "
+        f"(select count(*) from {BUILD_SCHEMA}.int_customers_clustering_input) as customers, "
         f"(select count(tree_leaf_id) from {SCHEMA}.cluster_assignments_sql) as with_leaf")
     assert counts["scored"][0] == counts["customers"][0] > 2000
     assert counts["with_leaf"][0] > 0
