@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ from segmentation.clustering import (
     train_segmentation,
     training_input,
 )
+from segmentation.clustering._common import dumps
 
 CLUSTERING_MODES = ("train", "score")
 #: Environment variable: threads for the BLAS and OpenMP pools of NumPy, SciPy and
@@ -64,6 +66,54 @@ def relation_frame(relation: Any, via_arrow: bool = True) -> pd.DataFrame:
     return relation.to_arrow_table().to_pandas() if via_arrow else relation.df()
 
 
+def training_frame(relation: Any, sample_size: int, random_state: int,
+                   id_column: str = "customer_id") -> tuple[pd.DataFrame, int]:
+    """What a model trains on: the input (DuckDB) or its bounded training sample (Spark).
+
+    DuckDB: the whole input, as :func:`relation_frame` (the pipeline draws its own sample).
+    Spark: never the whole table. The customers are counted by Spark; when there are more
+    than ``sample_size``, only the ``sample_size`` customers first in the order of
+    ``xxhash64(id, random_state)`` (ties by id) are collected, a sample that is the same on
+    every run and every partitioning; at most ``sample_size`` customers, all of them, are
+    collected otherwise (so the demo trains on the same rows on both engines).
+
+    Parameters
+    ----------
+    relation : DuckDB relation or Spark DataFrame, one row per customer
+    sample_size : int
+        At most this many rows are collected on Spark (a positive integer).
+    random_state : int
+        Seed of the hash order.
+    id_column : str
+        The customer id column of ``relation``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The rows to train on.
+    n_customers : int
+        Rows of the whole input (counted by the engine, not from ``frame``).
+
+    Raises
+    ------
+    ValueError
+        If ``sample_size`` is not a positive integer.
+    """
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+        raise ValueError(f"training sample size must be a positive integer, got {sample_size!r}")
+    if not is_spark(relation):
+        frame = relation_frame(relation)
+        return frame, len(frame)
+    from pyspark.sql import functions as F
+
+    n_customers = relation.count()
+    if n_customers <= sample_size:
+        return relation.toPandas(), n_customers
+    order = F.xxhash64(F.col(id_column).cast("string"), F.lit(int(random_state)))
+    sample = relation.orderBy(order, F.col(id_column).cast("string")).limit(sample_size)
+    return sample.toPandas(), n_customers
+
+
 def query_frame(session: Any, sql: str) -> pd.DataFrame:
     """The result of a query on the model's own session (DuckDB or Spark) as pandas."""
     return relation_frame(session.sql(sql))
@@ -80,6 +130,30 @@ def model_result(frame: pd.DataFrame, session: Any, arrow: bool = False) -> Any:
     if is_spark(session):
         return spark_frame(session, frame)
     return arrow_table(frame) if arrow else frame
+
+
+def score_every_customer(relation: Any, session: Any, score: Callable[[pd.DataFrame], pd.DataFrame],
+                         arrow: bool = False) -> Any:
+    """A model's result that scores every customer of ``relation`` with ``score``.
+
+    DuckDB: ``score`` of the whole input, as :func:`model_result`. Spark: the input is never
+    collected; ``score`` runs on each partition where it lies (``mapInPandas``, on the
+    executors), so ``score`` must treat rows independently (a stored model applied row by
+    row). The result's Spark schema is that of ``score`` on the first row (missing values
+    become SQL null, as in :func:`model_result`).
+    """
+    if not is_spark(relation):
+        return model_result(score(relation_frame(relation)), session, arrow=arrow)
+    example = score(relation.limit(1).toPandas())
+    schema = spark_frame(session, example).schema
+    columns = list(example.columns)
+
+    def score_batches(batches):
+        for batch in batches:
+            if len(batch):
+                yield score(batch)[columns]
+
+    return relation.mapInPandas(score_batches, schema)
 
 
 def _spark_type(series: pd.Series):
@@ -168,11 +242,17 @@ def _is_missing(value: Any) -> bool:
 
 
 def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode: str,
-                        previous: dict[str, Any] | None, empty_like: pd.DataFrame | None) -> pd.DataFrame:
+                        previous: dict[str, Any] | None, empty_like: pd.DataFrame | None,
+                        n_customers: int | None = None) -> pd.DataFrame:
     """The rows to append to the registry this build: one new model, or none.
 
     No row is added in score mode, or when the latest model was trained on identical data
     with identical settings (same fingerprint): a rerun reuses it, so reruns are stable.
+    ``n_customers`` (from :func:`training_frame`) is the size of the whole input when
+    ``frame`` is only its training sample (Spark): the row then records it as
+    ``n_customers``, leaves ``n_classified`` / ``n_unclassified`` null (they are counted
+    when every customer is scored, in customer_clusters and customer_segments) and says so
+    in its notes.
     """
     if mode == "score":
         if previous is None:
@@ -187,7 +267,13 @@ def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode:
     with python_thread_limit():
         result = train_segmentation(frame, settings, previous=previous, trained_at=trained_at,
                                     prepared=prepared)
-    return pd.DataFrame([result.registry_row])
+    row = dict(result.registry_row)
+    if n_customers is not None and n_customers > len(frame):
+        row.update(n_customers=int(n_customers), n_classified=None, n_unclassified=None,
+                   notes_json=dumps([*json.loads(row["notes_json"]),
+                                          f"trained on a hash-ordered sample of {len(frame)} of "
+                                          f"{n_customers} customers (var training_sample_size)"]))
+    return pd.DataFrame([row]).astype({"n_classified": "Int64", "n_unclassified": "Int64"})
 
 
 def assign_customers(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 from typing import Any
 
@@ -41,8 +42,14 @@ class SessionPythonJobHelper:
 
 
 def register() -> None:
-    """Add the ``session`` submission method to dbt-spark, the default with ``method: session``."""
+    """Add the ``session`` submission method to dbt-spark, the default with ``method: session``.
+
+    Also points Spark's Python workers (``mapInPandas`` in the models' scoring) at this
+    interpreter, where the project's packages are installed, unless PYSPARK_PYTHON is set.
+    """
     from dbt.adapters.spark.impl import SparkAdapter
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     if getattr(SparkAdapter, "_segmentation_session_submit", False):
         return

@@ -43,18 +43,30 @@
 {#-
     Spark reads files through its own readers: Parquet as parquet.`path`, CSV through a
     temporary view with a header row and every column as text (Spark's CSV reader infers no
-    types unless asked), named after the file so each input gets its own view.
+    types unless asked), named after the file and its options so each input gets its own
+    view. encoding and delimiter become the reader's `encoding` and `sep`; read_options are
+    DuckDB read_csv options and stop the build with an error naming the var.
 -#}
-{% macro spark__read_input_file(path) %}
+{% macro spark__read_input_file(path, options=none, setting='the input var') %}
+    {%- set options = options or {} -%}
     {%- set lowered = path | lower -%}
     {%- if lowered.endswith('.parquet') or lowered.endswith('.pq') -%}
+        {%- if options.get('encoding') or options.get('delimiter') or options.get('read_options') -%}
+            {{ exceptions.raise_compiler_error("var " ~ setting ~ ": encoding, delimiter and read_options apply to CSV files; '" ~ path ~ "' is Parquet (it carries its own types).") }}
+        {%- endif -%}
         {{ return('parquet.' ~ quote_identifier(path)) }}
     {%- elif lowered.endswith('.csv') or lowered.endswith('.csv.gz') or lowered.endswith('.tsv') or lowered.endswith('.txt') -%}
-        {%- set view_name = 'segmentation_input_file_' ~ local_md5(path) -%}
+        {%- if options.get('read_options') -%}
+            {{ exceptions.raise_compiler_error("var " ~ setting ~ ".read_options (" ~ (options['read_options'].keys() | sort | join(', ')) ~ ") are DuckDB read_csv options and are not supported on " ~ target.type ~ ": set only encoding and delimiter, or load '" ~ path ~ "' into a table and set `table`.") }}
+        {%- endif -%}
+        {%- set delimiter = options.get('delimiter') or ('\t' if lowered.endswith('.tsv') else ',') -%}
+        {%- set reader_options = ['path ' ~ quote_literal(path), "header 'true'", "inferSchema 'false'",
+                                  'sep ' ~ quote_literal(delimiter)] -%}
+        {%- if options.get('encoding') -%}{%- do reader_options.append('encoding ' ~ quote_literal(options['encoding'])) -%}{%- endif -%}
+        {%- set view_name = 'segmentation_input_file_' ~ local_md5(reader_options | join(', ')) -%}
         {%- if execute -%}
             {%- do run_query('create or replace temporary view ' ~ quote_identifier(view_name)
-                ~ ' using csv options (path ' ~ quote_literal(path) ~ ", header 'true', inferSchema 'false'"
-                ~ (", sep '\\t'" if lowered.endswith('.tsv') else '') ~ ')') -%}
+                ~ ' using csv options (' ~ (reader_options | join(', ')) ~ ')') -%}
         {%- endif -%}
         {{ return(quote_identifier(view_name)) }}
     {%- else -%}

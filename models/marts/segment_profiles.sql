@@ -118,7 +118,9 @@ final as (
         cast(customers as {{ dbt.type_bigint() }}) as customers,
         cast(customers * 1.0 / sum(customers) over (partition by segmentation_type) as {{ type_double() }}) as share,
         cast(revenue as {{ type_double() }}) as revenue,
-        cast(revenue / nullif(sum(revenue) over (partition by segmentation_type), 0) as {{ type_double() }})
+        -- doubles on both sides: Spark divides two decimal(38, s) sums at scale 6
+        cast(revenue as {{ type_double() }})
+            / nullif(cast(sum(revenue) over (partition by segmentation_type) as {{ type_double() }}), 0)
             as revenue_share,
         cast(consented_customers as {{ dbt.type_bigint() }}) as consented_customers,
         {%- for feature in features %}

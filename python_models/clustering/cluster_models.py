@@ -9,17 +9,20 @@ from segmentation.dbt_glue import (
     latest_registry_row,
     model_result,
     query_frame,
-    relation_frame,
     train_registry_rows,
+    training_frame,
 )
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental", full_refresh=False)
     settings, mode = clustering_settings(dbt.config.get("clustering_settings"))
-    frame = relation_frame(dbt.ref("int_customers_clustering_input"))
+    # On Spark only the bounded, hash-ordered training sample is collected (dbt_glue).
+    frame, n_customers = training_frame(dbt.ref("int_customers_clustering_input"),
+                                        settings.training_sample_size, settings.random_state)
     previous, empty_like = None, None
     if dbt.is_incremental:
         registry = query_frame(session, f"select * from {dbt.this}")
         previous, empty_like = latest_registry_row(registry), registry.head(0)
-    return model_result(train_registry_rows(frame, settings, mode, previous, empty_like), session)
+    return model_result(train_registry_rows(frame, settings, mode, previous, empty_like, n_customers),
+                        session)

@@ -300,3 +300,113 @@ def test_spark_cluster_rules_are_written_for_spark_from_data(spark_build):
         f"(select count(tree_leaf_id) from {SCHEMA}.cluster_assignments_sql) as with_leaf")
     assert counts["scored"][0] == counts["customers"][0] > 2000
     assert counts["with_leaf"][0] > 0
+
+
+# --- bounded training input on Spark ----------------------------------------------------------
+def test_spark_training_frame_collects_only_the_hash_ordered_sample(spark_build):
+    from segmentation.dbt_glue import training_frame
+
+    spark = _spark()
+    ids = [f"C{number:03d}" for number in range(60)]
+    customers = spark.createDataFrame([(customer_id, float(number)) for number, customer_id in enumerate(ids)],
+                                      "customer_id string, recency_days double")
+    sample, n_customers = training_frame(customers, 10, 42)
+    assert n_customers == 60 and len(sample) == 10
+    # The first ten in the order of xxhash64(id, random_state), not the first ten rows.
+    expected = [row.customer_id for row in spark.sql(
+        "select customer_id from values " + ", ".join(f"('{customer_id}')" for customer_id in ids)
+        + " as t(customer_id) order by xxhash64(customer_id, 42), customer_id limit 10").collect()]
+    assert sorted(sample["customer_id"]) == sorted(expected) != ids[:10]
+    # Each row whole; the same sample however the input is ordered or partitioned.
+    assert all(float(ids.index(row.customer_id)) == row.recency_days for row in sample.itertuples())
+    shuffled, _ = training_frame(customers.orderBy("recency_days", ascending=False).repartition(3), 10, 42)
+    assert sorted(shuffled["customer_id"]) == sorted(expected)
+    assert sorted(training_frame(customers, 10, 7)[0]["customer_id"]) != sorted(expected)
+    # At most sample_size rows: all of them when the input is small enough (as in the demo).
+    everyone, n_customers = training_frame(customers, 60, 42)
+    assert n_customers == 60 and sorted(everyone["customer_id"]) == ids
+    with pytest.raises(ValueError, match="training sample size must be a positive integer"):
+        training_frame(customers, 0, 42)
+
+
+def test_spark_registry_row_from_a_sample_counts_customers_from_spark(spark_build):
+    from segmentation.clustering import ClusteringSettings
+    from segmentation.dbt_glue import model_result, train_registry_rows, training_frame
+
+    # The demo's clustering input, trained on a 300-customer sample: the count is the table's.
+    spark = _spark()
+    relation = spark.table(f"{BUILD_SCHEMA}.int_customers_clustering_input")
+    registry = spark_frame(f"select settings_json from {SCHEMA}.cluster_models")
+    settings = ClusteringSettings.from_mapping({**json.loads(registry["settings_json"][0]),
+                                                "training_sample_size": 300, "stability_bootstraps": 0})
+    frame, n_customers = training_frame(relation, settings.training_sample_size, settings.random_state)
+    assert len(frame) == 300 and n_customers == relation.count() > 2000
+    rows = train_registry_rows(frame, settings, "train", None, None, n_customers)
+    row = rows.iloc[0]
+    assert row["n_customers"] == n_customers and row["n_training_sample"] <= 300
+    assert pd.isna(row["n_classified"]) and pd.isna(row["n_unclassified"])
+    assert f"trained on a hash-ordered sample of 300 of {n_customers} customers" in row["notes_json"]
+    # Written to Spark with the registry's types: counts stay integers, unknown ones null.
+    written = model_result(rows, spark)
+    types = dict(written.dtypes)
+    assert types["n_customers"] == types["n_classified"] == "bigint"
+    assert written.collect()[0]["n_classified"] is None
+
+
+# --- a file input read by Spark's own CSV reader ---------------------------------------------------
+#: Semicolon-separated, decimal comma, an id written as a float, a missing quantity.
+ORDERS_CSV = ("order_id;customer_id;ordered_at;amount;quantity;status\n"
+              "O1;12923.0;2026-01-05 10:00:00;19,99;2;completed\n"
+              "O2; C7 ;2026-01-06 11:30:00;1,5;1;Cancelled\n"
+              "O3;C7;2026-01-07 09:15:00;5,00;;completed\n")
+
+
+def test_spark_reads_orders_from_a_csv_file(spark_build, tmp_path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS_CSV)
+    result = spark_build.dbt("show", "--select", "stg_orders", "--limit", "10", vars={
+        "orders_input": {"file": str(orders), "delimiter": ";", "decimal_separator": ","}})
+    assert result.success, spark_build.failure_summary(result)
+    table = result.result.results[0].agate_table
+    rows = sorted((dict(zip(table.column_names, row)) for row in table.rows), key=lambda row: row["order_id"])
+    assert [row["order_id"] for row in rows] == ["O1", "O2", "O3"]
+    assert [row["customer_id"] for row in rows] == ["12923", "C7", "C7"]
+    assert [None if row["amount"] is None else float(row["amount"]) for row in rows] == [19.99, 1.5, 5.0]
+    assert [row["quantity"] for row in rows][0] == 2 and rows[2]["quantity"] is None
+    assert [row["is_flagged_cancelled"] for row in rows] == [False, True, False]
+    assert str(rows[1]["ordered_at"]).startswith("2026-01-06 11:30:00")
+    # DuckDB's read_csv options have no Spark reader: an error that names the var.
+    refused = spark_build.dbt("show", "--select", "stg_orders", "--limit", "1", vars={
+        "orders_input": {"file": str(orders), "delimiter": ";", "read_options": {"skip": 1}}})
+    assert not refused.success
+    assert "var orders_input.read_options (skip) are DuckDB read_csv options" in spark_build.messages(refused)
+
+
+# --- a failed build on Spark (last: it rebuilds part of the shared build schema) -----------------
+def _published_checksums() -> dict[str, tuple]:
+    """Rows and an order-independent hash of every published table, in one Spark query."""
+    tables = _tables(SCHEMA)
+    sql = " union all ".join(
+        f"select '{name}' as table_name, count(*) as n_rows, "
+        f"sum(cast(xxhash64(*) as decimal(38, 0))) as row_hash from {SCHEMA}.{name}" for name in tables)
+    return {row.table_name: (row.n_rows, row.row_hash) for row in _spark().sql(sql).collect()}
+
+
+def test_spark_a_failing_error_test_leaves_the_published_schema_unchanged(spark_build):
+    before = _published_checksums()
+    assert {"customer_segments", "cluster_models", "published_build"} <= set(before)
+    # An error-severity singular test on staging: every order line "fails" it.
+    failing = spark_build.project_dir / "tests" / "dbt" / "spark_every_order_fails.sql"
+    failing.write_text("select order_id from {{ ref('stg_orders') }}\n")
+    log_file = spark_build.target_path / "logs" / "dbt.log"
+    log_start = log_file.stat().st_size
+    try:
+        result = spark_build.dbt("build", "--exclude", "resource_type:unit_test")
+    finally:
+        failing.unlink()
+    assert not result.success
+    assert "spark_every_order_fails" in spark_build.failure_summary(result)
+    with log_file.open() as log:
+        log.seek(log_start)
+        assert "write-audit-publish: NOT published: " in log.read()
+    assert _published_checksums() == before
