@@ -14,6 +14,12 @@
         'n_clusters', 'cluster_n_init', 'cluster_max_iter', 'random_state', 'training_sample_size',
         'silhouette_sample_size', 'tree_max_depth', 'tree_min_samples_leaf', 'stability_bootstraps',
         'new_cluster_max_distance', 'min_cluster_share', 'min_tree_fidelity',
+        'cluster_algorithm', 'cluster_gmm_covariance_type', 'cluster_gmm_n_init',
+        'cluster_kprototypes_gamma', 'cluster_birch_threshold', 'cluster_hdbscan_min_cluster_size',
+        'cluster_hdbscan_min_samples', 'cluster_meanshift_bandwidth', 'cluster_meanshift_quantile',
+        'cluster_slow_method_sample_size', 'cluster_comparison_enabled', 'cluster_comparison_algorithms',
+        'cluster_comparison_sample_size', 'cluster_comparison_bootstraps',
+        'cluster_comparison_max_noise_share',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
         'segment_max_psi', 'segment_max_churn',
     ] + (var('extra_known_vars', []) or []) -%}

@@ -2,7 +2,9 @@
 
 Each method is trained by the same :func:`pipeline.train_segmentation` as production (same
 preprocessing, k sweep, names, tree, bootstrap stability), on the same seeded sample of the
-clustering input, and the metrics of its registry row are collected. Nothing here changes
+clustering input, and the metrics of its registry row are collected. The k sweep runs once,
+with the first method told k (kmeans when enabled); the other methods told k reuse its k, so
+they are compared at the same k and the sweep is not repeated. Nothing here changes
 the production model: the table only says which method the project would recommend.
 
 Recommendation rule
@@ -71,13 +73,16 @@ def _sample(frame: pd.DataFrame, settings: ClusteringSettings, size: int) -> pd.
 
 
 def _one(sample: pd.DataFrame, settings: ClusteringSettings, algorithm: str,
-         comparison: ComparisonSettings) -> dict:
+         comparison: ComparisonSettings, shared_k: tuple[int, str] | None) -> dict:
+    fixed = {"n_clusters": settings.n_clusters if algorithm in NEEDS_K else None}
+    if algorithm in NEEDS_K and shared_k is not None:  # the k sweep ran once already
+        fixed = {"n_clusters": shared_k[0], "k_min": shared_k[0], "k_max": shared_k[0]}
     s = dataclasses.replace(
         settings, algorithm=algorithm,
         training_sample_size=max(3, comparison.sample_size),
         slow_method_sample_size=max(3, comparison.sample_size),
         stability_bootstraps=comparison.bootstraps,
-        n_clusters=settings.n_clusters if algorithm in NEEDS_K else None,
+        **fixed,
     )
     out = {c: None for c in COMPARISON_COLUMNS}
     out.update(algorithm=algorithm, n_sample=0, is_recommended=False,
@@ -93,6 +98,10 @@ def _one(sample: pd.DataFrame, settings: ClusteringSettings, algorithm: str,
     row = result.registry_row
     notes = list(json.loads(row["notes_json"]))
     out.update(k=row["k"], k_selection_reason=row["k_selection_reason"], n_sample=row["n_training_sample"])
+    if "k_min" in fixed:
+        out["k_selection_reason"] = f"k of the sweep ({shared_k[1]}), shared by every method told k"
+        if row["k"] is not None and row["k"] < shared_k[0]:
+            out["k_selection_reason"] += f"; {algorithm} made {row['k']} clusters"
     for m in _METRICS:
         out[m] = row[m]
     a = result.assignments
@@ -106,6 +115,14 @@ def _one(sample: pd.DataFrame, settings: ClusteringSettings, algorithm: str,
         notes.append("stability_ari: null because var cluster_comparison_bootstraps is 0")
     out["notes"] = "; ".join(notes) if notes else None
     return out
+
+
+def _k_asked(row: dict) -> int | None:
+    """The k the sweep chose for a row (not fewer clusters a method may have made)."""
+    reason = row["k_selection_reason"] or ""
+    if row["k"] is None or "made" in reason:
+        return None
+    return int(row["k"])
 
 
 def _recommend(rows: list[dict], comparison: ComparisonSettings) -> None:
@@ -165,7 +182,12 @@ def compare_algorithms(frame: pd.DataFrame, settings: ClusteringSettings | Mappi
     rows = []
     if algorithms:
         sample = _sample(frame, settings, comparison.sample_size)
-        rows = [_one(sample, settings, a, comparison) for a in algorithms]
+        shared_k = None
+        for a in algorithms:
+            rows.append(_one(sample, settings, a, comparison, shared_k))
+            k_asked = _k_asked(rows[-1])
+            if a in NEEDS_K and shared_k is None and k_asked is not None:
+                shared_k = (k_asked, rows[-1]["k_selection_reason"])
         _recommend(rows, comparison)
     out = {}
     for name, dtype in COMPARISON_COLUMNS.items():

@@ -353,6 +353,9 @@ class ComparisonSettings:
 
     Parameters
     ----------
+    enabled : bool
+        Var ``cluster_comparison_enabled``; ``False`` (the default: the comparison trains
+        every method, about half a minute on the demo) leaves the table empty.
     algorithms : sequence of str or None
         Methods to compare (var ``cluster_comparison_algorithms``). ``None``: every method
         that applies to the configured features; ``[]``: no comparison (empty table).
@@ -366,14 +369,17 @@ class ComparisonSettings:
         Largest share of noise a recommended method may leave unclassified.
     """
 
+    enabled: bool = False
     algorithms: tuple[str, ...] | None = None
-    sample_size: int = 3000
-    bootstraps: int = 3
+    sample_size: int = 2000
+    bootstraps: int = 2
     min_cluster_share: float = 0.02
     min_tree_fidelity: float = 0.8
     max_noise_share: float = 0.1
 
     def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"var cluster_comparison_enabled must be true or false, got {self.enabled!r}")
         if self.algorithms is not None:
             algos = _str_list("cluster_comparison_algorithms", self.algorithms, allow_empty=True)
             bad = [a for a in algos if a not in ALGORITHMS]
@@ -401,12 +407,14 @@ class ComparisonSettings:
         return cls(**mapping)
 
     def resolve(self, settings: ClusteringSettings) -> tuple[str, ...]:
-        """The methods to compare for these clustering settings.
+        """The methods to compare for these clustering settings (none when not enabled).
 
         By default, those that apply to the features (with categorical features: kmeans and
         kprototypes; without: all but kprototypes). A listed method that cannot run on the
         features raises ValueError naming var cluster_comparison_algorithms.
         """
+        if not self.enabled:
+            return ()
         categorical = bool(settings.categorical_features)
         applies = [a for a in ALGORITHMS
                    if not (categorical and a in ALGORITHMS_NUMERIC_ONLY)

@@ -192,20 +192,23 @@ def test_invalid_method_settings_name_the_var(mapping, var):
 
 def test_comparison_settings_name_the_var():
     with pytest.raises(ValueError, match="cluster_comparison_algorithms"):
-        ComparisonSettings(algorithms=("kmeans", "kmedoids"))
+        ComparisonSettings(enabled=True, algorithms=("kmeans", "kmedoids"))
     with pytest.raises(ValueError, match="cluster_comparison_algorithms"):
-        ComparisonSettings(algorithms=("birch",)).resolve(
+        ComparisonSettings(enabled=True, algorithms=("birch",)).resolve(
             ClusteringSettings(features=tuple(FEATURES), categorical_features=("channel",)))
     with pytest.raises(ValueError, match="cluster_comparison_sample_size"):
         ComparisonSettings(sample_size=1)
-    assert ComparisonSettings().resolve(ClusteringSettings(features=tuple(FEATURES))) == tuple(NUMERIC)
-    assert ComparisonSettings().resolve(ClusteringSettings(
+    with pytest.raises(ValueError, match="cluster_comparison_enabled"):
+        ComparisonSettings(enabled="yes")
+    assert ComparisonSettings().resolve(ClusteringSettings(features=tuple(FEATURES))) == ()  # off by default
+    assert ComparisonSettings(enabled=True).resolve(ClusteringSettings(features=tuple(FEATURES))) == tuple(NUMERIC)
+    assert ComparisonSettings(enabled=True).resolve(ClusteringSettings(
         features=tuple(FEATURES), categorical_features=("channel",))) == ("kmeans", "kprototypes")
 
 
 def test_comparison_on_spheres_and_moons():
     frame, _ = spheres(n=600, seed=2)
-    table = compare_algorithms(frame, ClusteringSettings.from_mapping(FAST), ComparisonSettings(sample_size=500, bootstraps=2))
+    table = compare_algorithms(frame, ClusteringSettings.from_mapping(FAST), ComparisonSettings(enabled=True, sample_size=500, bootstraps=2))
     assert list(table.columns) == list(COMPARISON_COLUMNS)
     assert table["algorithm"].tolist() == NUMERIC
     assert (table["k"] == 3).all() and (table["n_sample"] == 500).all()
@@ -220,7 +223,7 @@ def test_comparison_on_spheres_and_moons():
     X, _ = make_moons(n_samples=600, noise=0.05, random_state=1)
     moons = pd.DataFrame({"customer_id": [f"m{i}" for i in range(600)], "f1": X[:, 0], "f2": X[:, 1]})
     settings = ClusteringSettings.from_mapping({**FAST, "features": ["f1", "f2"], "clip_quantiles": None})
-    table = compare_algorithms(moons, settings, ComparisonSettings(algorithms=("kmeans", "hdbscan"), bootstraps=0))
+    table = compare_algorithms(moons, settings, ComparisonSettings(enabled=True, algorithms=("kmeans", "hdbscan"), bootstraps=0))
     assert table["algorithm"].tolist() == ["kmeans", "hdbscan"]
     assert table["stability_ari"].isna().all() and table["notes"].str.contains("bootstraps").all()
 
@@ -233,7 +236,7 @@ def test_comparison_metric_that_cannot_be_computed_is_null_with_a_note():
     frame.loc[frame.index[:150], FEATURES] = np.random.default_rng(4).uniform(-50, 50, size=(150, 3))
     settings = ClusteringSettings.from_mapping({**FAST, "clip_quantiles": None, "meanshift_bandwidth": 500.0,
                                                 "hdbscan_min_cluster_size": 200})
-    table = compare_algorithms(frame, settings, ComparisonSettings(algorithms=("meanshift", "hdbscan"),
+    table = compare_algorithms(frame, settings, ComparisonSettings(enabled=True, algorithms=("meanshift", "hdbscan"),
                                                                    bootstraps=1))
     assert table["algorithm"].tolist() == ["hdbscan", "meanshift"]  # always in ALGORITHMS order
     hdbscan, meanshift = table.iloc[0], table.iloc[1]
