@@ -247,3 +247,19 @@ def test_comparison_metric_that_cannot_be_computed_is_null_with_a_note():
     assert "found no cluster" in hdbscan["notes"]
     assert not table["is_recommended"].any()
     assert table["recommendation_reason"].str.startswith("not eligible").all()
+
+
+def test_comparison_chart_draws_every_method_and_marks_the_recommended():
+    from segmentation.charts import algorithm_comparison_figure
+
+    frame, _ = spheres(n=300, seed=6)
+    table = compare_algorithms(frame, ClusteringSettings.from_mapping(FAST),
+                               ComparisonSettings(enabled=True, algorithms=("kmeans", "hdbscan"), bootstraps=0))
+    figure = algorithm_comparison_figure(table)
+    ax = figure.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0].startswith("kmeans\nk=3\n(recommended, production)") and labels[1].startswith("hdbscan")
+    assert [t.get_fontweight() for t in ax.get_xticklabels()] == ["bold", "normal"]
+    assert len(ax.patches) == 2 * 5  # one bar per method and metric
+    with pytest.raises(ValueError, match="no rows"):
+        algorithm_comparison_figure(table.head(0))
