@@ -540,7 +540,7 @@ def train_segmentation(
     sizes_km = np.bincount(lab_km, minlength=k)
     prev_scaled = previous_centroids_scaled(prev_clusters, pre) if prev_clusters else None
     if prev_clusters and prev_scaled is None:
-        notes.append(f"previous model v{version - 1} used other features; its clusters are "
+        notes.append(f"previous model v{prev[0]} used other features; its clusters are "
                      "retired and all clusters get new ids")
     ids_km, lineage = assign_cluster_ids(C_km, sizes_km, prev_ids, prev_scaled, next_id,
                                          settings.new_cluster_max_distance)
