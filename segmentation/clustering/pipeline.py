@@ -366,7 +366,13 @@ def train_segmentation(
        k within +-1 of it; the highest silhouette wins, ties to the smaller
        k.  ``n_clusters`` overrides (reason "set by var n_clusters").
     e. Every classifiable customer is assigned to the nearest centroid
-       (vectorised), with distance and margin to the second nearest.
+       (vectorised), with distance and margin to the second nearest.  With
+       ``settings.algorithm`` other than ``"kmeans"`` the method of
+       :mod:`algorithms` is fitted on the sample instead (``hdbscan`` and
+       ``meanshift`` skip the sweep and find k) and assigns everyone by its
+       own rule; HDBSCAN's noise is unclassified with reason ``"noise"``;
+       the metrics of the registry row are then the method's own (on the
+       sample, noise left out), and the bootstrap refits refit the method.
     f. Stable ids (:func:`matching.assign_cluster_ids`) against ``previous``.
     g. Names (:func:`naming.name_clusters`).
     h. Explanation tree and rules (:mod:`explain`), fitted on the training
