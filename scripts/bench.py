@@ -61,6 +61,10 @@ STAGES = (
     ("segments", lambda n: n["path_"].startswith("models/segments/")),
     ("history", lambda n: n["path_"].startswith("models/history/")),
     ("marts", lambda n: n["path_"].startswith("models/marts/")),
+    # on-run-start: validate vars, guards, restore the build schema's state after a failed run;
+    # on-run-end: write-audit-publish copies the published tables in one transaction.
+    ("run-start hooks", lambda n: "on-run-start" in n.get("unique_id", "")),
+    ("publish (on-run-end)", lambda n: "on-run-end" in n.get("unique_id", "")),
     ("other", lambda n: True),
 )
 
@@ -159,6 +163,7 @@ def stage_timings(target: Path) -> tuple[list[dict], dict[str, float], list[dict
     for r in results:
         node = dict(lookup.get(r["unique_id"], {}))
         node.setdefault("resource_type", r["unique_id"].split(".")[0])
+        node.setdefault("unique_id", r["unique_id"])
         node["path_"] = node.get("original_file_path", "")
         stage = next(name for name, match in STAGES if match(node))
         intervals = [(_ts(t["started_at"]), _ts(t["completed_at"])) for t in r.get("timing", [])
@@ -209,6 +214,10 @@ def built_figures(database: Path) -> dict:
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
+        # The published tables from `main`, the intermediate models from the build schema
+        # (write-audit-publish publishes only what BI reads).
+        con.execute("set search_path = 'main,main_build'")
+
         def one(sql: str):
             return con.sql(sql).fetchone()[0]
         return {

@@ -117,8 +117,9 @@ def replay(dates: Sequence[dt.date], *, clustering: str = "score", base_vars: di
         The dbt project, and where dbt writes its artifacts (default ``$DBT_TARGET_PATH``,
         else ``<project>/target``).
     run_tests : bool
-        After the last step, run the tests of the history tables (the drift tests then
-        report on the last date).
+        After the last step, run a full ``dbt build`` at the last date: every test, the history
+        tests among them, and the publish of the replayed history to what BI reads (without it
+        the history stays in the build schema). The drift tests then report on the last date.
     invoke : callable, optional
         Runs one dbt command (a list of arguments) and returns a ``dbtRunnerResult``; the
         default runs dbt in this process.
@@ -188,13 +189,20 @@ def replay(dates: Sequence[dt.date], *, clustering: str = "score", base_vars: di
 
     test_results: list[tuple[str, str, int]] = []
     if run_tests:
-        # A failing test is reported, not raised: the history is built either way.
-        result = invoke(["test", "--select", *HISTORY_SELECTION, "--vars",
+        # The steps are partial builds: they write the build schema only (write-audit-publish).
+        # One full build at the last date then tests everything and, when every model and
+        # error-severity test passes, publishes the replayed history to what BI reads. A
+        # failing test is reported, not raised: the history stays in the build schema.
+        result = invoke(["build", "--exclude-resource-type", "unit_test", "--vars",
                          _vars_text({**base_vars, "as_of_date": dates[-1].isoformat(),
                                      "clustering_mode": clustering})])
+        history_ids = {f".{name}" for name in HISTORY_SELECTION}
         for node in getattr(result.result, "results", None) or []:
             if node.node.resource_type != "test":
-                continue  # the on-run-start hook
+                continue  # models, seeds and the project hooks
+            parents = getattr(getattr(node.node, "depends_on", None), "nodes", None) or []
+            if not any(parent.endswith(suffix) for parent in parents for suffix in history_ids):
+                continue  # the history tests are the ones reported
             test_results.append((node.node.name, str(node.status), int(getattr(node, "failures", 0) or 0)))
         flagged = [row for row in test_results if row[1].lower() not in ("pass", "success")]
         echo(f"history tests at {dates[-1]}: {len(test_results) - len(flagged)} passed, "
@@ -203,6 +211,8 @@ def replay(dates: Sequence[dt.date], *, clustering: str = "score", base_vars: di
             echo(f"  {status.upper():5} {name} ({failures} rows)")
         if result.exception is not None:
             echo(f"  tests could not run: {result.exception}")
+        echo("published the replayed history" if result.success else
+             "NOT published: the final build failed; the replayed history stays in the build schema")
     total = time.perf_counter() - started
     echo(f"replayed {len(dates)} as-of dates ({dates[0]} .. {dates[-1]}) in {total:.0f} s")
     return {"dates": dates, "seconds": total, "step_seconds": step_seconds, "test_results": test_results}

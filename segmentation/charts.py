@@ -42,6 +42,8 @@ __all__ = [
     "segment_cards_figure",
     "algorithm_comparison_figure",
     "project_customers",
+    "clv_holdout_figure",
+    "clv_probability_alive_figure",
 ]
 
 SEGMENTATION_TYPES = ("rfm", "business", "cluster")
@@ -49,6 +51,8 @@ TYPE_TITLES = {"rfm": "RFM segments", "business": "Business segments", "cluster"
 
 #: Every file :func:`render_charts` writes, by chart.
 CHART_FILES = {
+    "clv_holdout": "clv_holdout.png",
+    "clv_probability_alive": "clv_probability_alive.png",
     "k_selection": "k_selection.png",
     "sizes_rfm": "segment_sizes_rfm.png",
     "sizes_business": "segment_sizes_business.png",
@@ -626,6 +630,16 @@ def segment_cards_figure(cards: pd.DataFrame, segmentation_type: str, ncols: int
     return fig
 
 
+def _predicted_value_text(row: pd.Series) -> str:
+    """'  ·  365-day value 12,345  ·  alive 81.0%' when the card has the CLV columns."""
+    parts = []
+    if pd.notna(row.get("expected_revenue_365")):
+        parts.append(f"365-day value {_fmt(row['expected_revenue_365'])}")
+    if pd.notna(row.get("mean_probability_alive")):
+        parts.append(f"alive {_pct(row['mean_probability_alive'])}")
+    return "".join(f"  ·  {part}" for part in parts)
+
+
 def _draw_card(ax, row: pd.Series) -> None:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -640,8 +654,8 @@ def _draw_card(ax, row: pd.Series) -> None:
     ax.text(0.025, 0.925, _wrap(_segment_label(row), 60, 1), color="white", fontsize=10.5,
             weight="bold", va="center", transform=ax.transAxes)
     ax.text(0.025, 0.845, f"{int(row['customers']):,} customers ({_pct(row['share'])})   ·   "
-            f"revenue share {_pct(row['revenue_share'])}", color="white", fontsize=8.5, va="center",
-            transform=ax.transAxes)
+            f"revenue share {_pct(row['revenue_share'])}{_predicted_value_text(row)}", color="white",
+            fontsize=8.5 if pd.isna(row.get("expected_revenue_365")) else 7.5, va="center", transform=ax.transAxes)
     y = 0.765
     items = [("Rules", row["rules_text"], 6), ("Profile", row["profile_text"], 3),
              ("Action", row["suggested_action"], 3)]
@@ -697,6 +711,8 @@ class ChartData:
     history: pd.DataFrame | None = None
     cluster_names: dict = dataclasses.field(default_factory=dict)
     projection: dict | None = None
+    clv_model: dict | None = None
+    clv_inputs: pd.DataFrame | None = None
 
 
 #: Metrics of :func:`algorithm_comparison_figure`, all on a 0..1 scale (train_seconds is left
@@ -802,6 +818,13 @@ def read_chart_data(con, sample_size: int = 2000, random_state: int = 0) -> Char
             if {"int_customers_clustering_input", "customer_clusters"} <= tables and params.get("clusters"):
                 data.projection = _projection(con, latest.iloc[0].to_dict(), params, sample_size,
                                               random_state)
+    if "clv_models" in tables:
+        latest = df("select * from clv_models order by model_version desc limit 1")
+        if len(latest):
+            data.clv_model = latest.iloc[0].to_dict()
+            if "int_customers_clv_inputs" in tables:
+                data.clv_inputs = df("select customer_id, has_purchases, frequency, recency, t, holdout_length, "
+                                     "holdout_purchase_days from int_customers_clv_inputs order by customer_id")
     if "segment_profiles" in tables:
         data.profiles = df("select * from segment_profiles order by segmentation_type, segment")
     if "segment_cards" in tables:
@@ -886,7 +909,89 @@ def _figures(data: ChartData) -> dict[str, Figure]:
         else placeholder_figure("No clustering methods compared yet",
                                 "Build with --vars '{cluster_comparison_enabled: true}', then render "
                                 "the charts again."))
+    out.update(_clv_figures(data, missing))
     return out
+
+
+def _clv_figures(data: ChartData, missing: str) -> dict[str, Figure]:
+    from segmentation.clv import expected_repeat_purchases, probability_alive_matrix
+
+    row, inputs = data.clv_model, data.clv_inputs
+    if row is None or inputs is None:
+        none = placeholder_figure("No CLV model yet", missing)
+        return {"clv_holdout": none, "clv_probability_alive": none}
+    buyers = inputs[inputs["has_purchases"].fillna(False).astype(bool)]
+    unit = str(row["time_unit"])
+    max_f = int(min(buyers["frequency"].quantile(0.99), 30)) if len(buyers) else 0
+    out = {"clv_probability_alive": clv_probability_alive_figure(
+        *probability_alive_matrix(row, max_frequency=max(max_f, 1), max_t=float(buyers["t"].max())), unit)}
+    length = inputs["holdout_length"].max()
+    if pd.isna(length) or length <= 0:
+        out["clv_holdout"] = placeholder_figure(
+            "No holdout period", "The data ends at the as-of date. Build with an earlier as_of_date "
+            "(e.g. make run VARS=examples/cdnow.yml) to compare predictions with what happened.")
+    else:
+        expected = expected_repeat_purchases(row, buyers["frequency"], buyers["recency"], buyers["t"], float(length))
+        out["clv_holdout"] = clv_holdout_figure(buyers["frequency"].to_numpy(), expected,
+                                                buyers["holdout_purchase_days"].to_numpy(), float(length), unit)
+    return out
+
+
+def clv_holdout_figure(frequency: np.ndarray, expected: np.ndarray, actual: np.ndarray, length: float,
+                       unit: str, max_frequency: int = 7) -> Figure:
+    """Mean expected against mean actual purchases in the holdout, by calibration frequency.
+
+    Parameters
+    ----------
+    frequency, expected, actual : ndarray, shape (n_customers,)
+        Repeat purchase days before the as-of date, the model's expected purchases over the
+        holdout and the purchase days in it.
+    length : float
+        Holdout length in ``unit``.
+    """
+    _require(pd.DataFrame({"frequency": frequency}), ["frequency"], "clv holdout")
+    group = np.minimum(np.asarray(frequency, dtype=float), max_frequency).astype(int)
+    frame = pd.DataFrame({"group": group, "expected": expected, "actual": actual})
+    means = frame.groupby("group").agg(expected=("expected", "mean"), actual=("actual", "mean"),
+                                       customers=("actual", "size"))
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(7.5, 4.2))
+        ax = fig.subplots()
+        ax.plot(means.index, means["actual"], marker="o", color="#37474f", label="actual")
+        ax.plot(means.index, means["expected"], marker="s", linestyle="--", color=CUSTOMER_COLOUR, label="expected (model)")
+        ax.set_xticks(means.index, [f"{i}+" if i == max_frequency else str(i) for i in means.index])
+        ax.set_xlabel("repeat purchase days before the as-of date")
+        ax.set_ylabel("mean purchase days in the holdout")
+        total_expected, total_actual = float(np.sum(expected)), float(np.sum(actual))
+        ax.set_title(f"Holdout of {length:.0f} {unit}: expected {total_expected:,.0f}, actual {total_actual:,.0f} "
+                     f"purchase days", fontsize=10)
+        ax.legend(frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+def clv_probability_alive_figure(frequencies: np.ndarray, recencies: np.ndarray, matrix: np.ndarray,
+                                 unit: str) -> Figure:
+    """Heat map of probability alive by repeat purchases (rows) and recency (columns).
+
+    Parameters
+    ----------
+    frequencies : ndarray, shape (n_frequencies,)
+    recencies : ndarray, shape (n_recencies,)
+    matrix : ndarray, shape (n_frequencies, n_recencies)
+    """
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(7.5, 4.6))
+        ax = fig.subplots()
+        image = ax.imshow(matrix, origin="lower", aspect="auto", cmap="RdYlGn", vmin=0, vmax=1,
+                          extent=(recencies[0], recencies[-1], frequencies[0] - 0.5, frequencies[-1] + 0.5))
+        fig.colorbar(image, ax=ax, label="probability alive")
+        ax.set_xlabel(f"recency: first to last purchase ({unit})")
+        ax.set_ylabel("repeat purchase days (frequency)")
+        ax.set_title(f"Probability alive of a customer whose first purchase was {recencies[-1]:.0f} {unit} ago",
+                     fontsize=10)
+        fig.tight_layout()
+    return fig
 
 
 def render_charts(database: str | os.PathLike, out_dir: str | os.PathLike, sample_size: int = 2000,

@@ -36,7 +36,9 @@ __all__ = [
     "audience_file_stem",
 ]
 
-#: The tables exported for BI, when they exist in the database.
+#: The tables exported for BI, when they exist in the database. They are read from the
+#: database's default schema ``main``: the published build (write-audit-publish), never the
+#: build schema ``main_build`` that a running or failed build writes.
 MART_TABLES = (
     "customer_features",
     "customer_segments",
@@ -164,7 +166,9 @@ def export_marts(database: str | os.PathLike, out_dir: str | os.PathLike,
                  tables: Sequence[str] = MART_TABLES, timeout: float = 60.0) -> dict[str, int]:
     """Copy the marts from a built DuckDB file to ``out_dir/<table>.parquet``, atomically.
 
-    All tables are read in one read-only connection (one consistent state of the database)
+    Only the published state is read (schema ``main``: the last build that passed every
+    test; see README "Write-audit-publish"). All tables are read in one read-only connection
+    (one consistent state of the database)
     and written to a staging folder first; then each file is renamed over the previous one,
     and ``_export.json`` (tables, row counts, as-of date) last. A reader opening
     ``<table>.parquet`` at any moment gets a complete file. Tables listed but missing from

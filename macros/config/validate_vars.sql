@@ -22,6 +22,9 @@
         'cluster_comparison_max_noise_share',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
         'segment_max_psi', 'segment_max_churn',
+        'clv_mode', 'clv_purchase_model', 'clv_time_unit', 'clv_horizons_days',
+        'clv_annual_discount_rate', 'clv_churn_risk_edges', 'clv_training_sample_size',
+        'clv_min_training_customers', 'clv_penalizer_coef', 'clv_fallback_penalizer_coef', 'clv_max_frequency_monetary_correlation',
     ] + (var('extra_known_vars', []) or []) -%}
     {%- set given = invocation_args_dict.get('vars') or {} -%}
     {%- if given is string -%}{%- set given = fromyaml(given) or {} -%}{%- endif -%}

@@ -302,6 +302,10 @@ final as (
         profiles_scored.share,
         profiles_scored.revenue,
         profiles_scored.revenue_share,
+        profiles_scored.mean_probability_alive,
+        {%- for horizon in clv_horizons() %}
+        profiles_scored.expected_revenue_{{ horizon }},
+        {%- endfor %}
         cast(described.description as {{ text }}) as description,
         cast(coalesce(
             segment_rules.rules_text,

@@ -4,7 +4,8 @@
     Segments follow the convention of the history tables (segment_size_history): for
     clusters `segment` is the cluster id as text (stable across retrains) and
     `segment_name` the cluster's name; customers without a cluster form the segment
-    'unclassified', so the segments of every type add up to all customers.
+    'unclassified', so the segments of every type add up to all customers. The predicted
+    value columns sum customer_predictions per segment (sort by expected_revenue_365).
 -#}
 {%- set features = ['recency_days', 'frequency', 'monetary', 'avg_order_value', 'tenure_days', 'age', 'cancellation_rate'] -%}
 
@@ -17,6 +18,12 @@ with customer_segments as (
 customer_features as (
 
     select * from {{ ref('customer_features') }}
+
+),
+
+customer_predictions as (
+
+    select * from {{ ref('customer_predictions') }}
 
 ),
 
@@ -63,10 +70,16 @@ members_described as (
         {%- for feature in features %}
         cast(customer_features.{{ feature }} as {{ type_double() }}) as {{ feature }},
         {%- endfor %}
+        customer_predictions.probability_alive,
+        {%- for horizon in clv_horizons() %}
+        customer_predictions.predicted_clv_{{ horizon }},
+        {%- endfor %}
         customer_features.as_of_date
     from memberships
     inner join customer_features
         on memberships.customer_id = customer_features.customer_id
+    left join customer_predictions
+        on memberships.customer_id = customer_predictions.customer_id
 
 ),
 
@@ -82,6 +95,10 @@ aggregated as (
         {%- for feature in features %}
         avg({{ feature }}) as mean_{{ feature }},
         percentile_cont(0.5) within group (order by {{ feature }}) as median_{{ feature }},
+        {%- endfor %}
+        avg(probability_alive) as mean_probability_alive,
+        {%- for horizon in clv_horizons() %}
+        sum(predicted_clv_{{ horizon }}) as expected_revenue_{{ horizon }},
         {%- endfor %}
         max(as_of_date) as as_of_date
     from members_described
@@ -104,6 +121,10 @@ final as (
         {%- for feature in features %}
         cast(mean_{{ feature }} as {{ type_double() }}) as mean_{{ feature }},
         cast(median_{{ feature }} as {{ type_double() }}) as median_{{ feature }},
+        {%- endfor %}
+        cast(mean_probability_alive as {{ type_double() }}) as mean_probability_alive,
+        {%- for horizon in clv_horizons() %}
+        cast(expected_revenue_{{ horizon }} as {{ type_double() }}) as expected_revenue_{{ horizon }},
         {%- endfor %}
         as_of_date
     from aggregated

@@ -1,7 +1,8 @@
 {#-
     One row per customer with every segmentation side by side: the named RFM segment, the
     business-rule segment, and the k-means cluster - each with the reason the customer is
-    in it (RFM cell, the matching rule, the decision-tree rule of the customer's leaf).
+    in it (RFM cell, the matching rule, the decision-tree rule of the customer's leaf) -
+    and the predicted value from customer_predictions.
 -#}
 with customer_features as (
 
@@ -42,6 +43,12 @@ cluster_assignments_sql as (
 cluster_rules as (
 
     select * from {{ ref('cluster_rules') }}
+
+),
+
+customer_predictions as (
+
+    select * from {{ ref('customer_predictions') }}
 
 ),
 
@@ -89,6 +96,12 @@ final as (
         customer_clusters.distance_to_centroid as cluster_distance,
         customer_clusters.margin_to_second_centroid as cluster_margin,
         customer_clusters.model_version as cluster_model_version,
+        customer_predictions.probability_alive,
+        customer_predictions.churn_risk_band,
+        {%- for horizon in clv_horizons() %}
+        customer_predictions.expected_purchases_{{ horizon }},
+        customer_predictions.predicted_clv_{{ horizon }},
+        {%- endfor %}
         rfm_named.as_of_date
     from rfm_named
     left join rfm_segment_names
@@ -108,6 +121,8 @@ final as (
     left join cluster_rules
         on cluster_assignments_sql.tree_leaf_id = cluster_rules.leaf_id
         and customer_clusters.segment_status = 'classified'
+    left join customer_predictions
+        on rfm_named.customer_id = customer_predictions.customer_id
 
 )
 

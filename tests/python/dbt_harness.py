@@ -13,6 +13,9 @@ import duckdb
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+#: What BI reads (the profile's schema) and where every node is built (write-audit-publish).
+PUBLISHED_SCHEMA = "main"
+BUILD_SCHEMA = "main_build"
 _COPIED = ("dbt_project.yml", "profiles.yml", "models", "python_models", "macros", "seeds",
            "snapshots", "tests", "docs", "data", "examples", "assets")
 
@@ -70,13 +73,23 @@ class DbtProject:
             assert result.success == expect_success, self.failure_summary(result)
         return result
 
-    def query(self, sql: str):
-        """Run a read-only query on the built database and return a pandas DataFrame."""
+    def query(self, sql: str, schema: str | None = None):
+        """Run a read-only query on the built database and return a pandas DataFrame.
+
+        Unqualified names resolve in ``schema`` only, when given: :data:`PUBLISHED_SCHEMA`
+        (what BI reads, replaced only by a full build that passed) or :data:`BUILD_SCHEMA`
+        (what the last invocation built: partial ``--select`` builds never publish). By
+        default a name resolves in the published schema first, then in the build schema,
+        so the intermediate models that are never published can be read as well.
+        """
         with duckdb.connect(str(self.database), read_only=True) as con:
+            _set_search_path(con, schema)
             return con.sql(sql).df()
 
-    def scalar(self, sql: str):
+    def scalar(self, sql: str, schema: str | None = None):
+        """The first value of :meth:`query`."""
         with duckdb.connect(str(self.database), read_only=True) as con:
+            _set_search_path(con, schema)
             return con.sql(sql).fetchall()[0][0]
 
     @staticmethod
@@ -98,6 +111,11 @@ class DbtProject:
         for node in getattr(result.result, "results", None) or []:
             parts.append(str(getattr(node, "message", "") or ""))
         return "\n".join(parts)
+
+
+def _set_search_path(con, schema: str | None) -> None:
+    path = schema or f"{PUBLISHED_SCHEMA},{BUILD_SCHEMA}"
+    con.execute(f"set search_path = '{path}'")
 
 
 def _release_duckdb() -> None:

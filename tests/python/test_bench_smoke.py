@@ -60,7 +60,7 @@ def test_stages_account_for_every_node_of_the_build(smoke):
         [n for n in build["nodes"] if n["status"] not in ("success", "pass", "no-op")]
     names = {s["stage"] for s in build["stages"]}
     assert {"staging", "features (RFM)", "segments", "python clustering", "data tests",
-            "unit tests", "snapshots", "history", "marts"} <= names
+            "unit tests", "snapshots", "history", "marts", "run-start hooks", "publish (on-run-end)"} <= names
     # Stage wall time is the union of its nodes' timing spans (compile start to execute
     # end): never more than the whole build, never less than the longest span in it.
     bench = _bench_module()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dbt_harness import PROJECT_DIR
+from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA
 
 
 def test_demo_clusters_cover_every_customer(demo_build):
@@ -47,30 +47,33 @@ def test_registry_reuse_retrain_and_score_mode(project_copy):
     project_copy.dbt("build", "--exclude-resource-type", "unit_test", expect_success=True)
     first = project_copy.query("select * from customer_clusters order by customer_id")
 
+    # Partial builds write the build schema only (write-audit-publish): read it there.
     # Unchanged data and settings: no retrain, identical assignments.
     project_copy.dbt("build", "--select", "cluster_models+", "--exclude-resource-type", "unit_test",
                      expect_success=True)
-    assert project_copy.scalar("select count(*) from cluster_models") == 1
-    pd.testing.assert_frame_equal(first, project_copy.query("select * from customer_clusters order by customer_id"))
+    assert project_copy.scalar("select count(*) from cluster_models", schema=BUILD_SCHEMA) == 1
+    pd.testing.assert_frame_equal(first, project_copy.query("select * from customer_clusters order by customer_id", schema=BUILD_SCHEMA))
 
     # A different k: a new model version, with its clusters matched to the previous ones.
     project_copy.dbt("build", "--select", "cluster_models+", "--exclude-resource-type", "unit_test",
                      vars={"n_clusters": 4}, expect_success=True)
-    registry = project_copy.query("select model_version, k, k_selection_reason from cluster_models order by 1")
+    registry = project_copy.query("select model_version, k, k_selection_reason from cluster_models order by 1", schema=BUILD_SCHEMA)
     assert list(registry["model_version"]) == [1, 2] and registry.loc[1, "k"] == 4
     assert "n_clusters" in registry.loc[1, "k_selection_reason"]
-    lineage = project_copy.query("select status, count(*) as n from cluster_lineage group by 1").set_index("status")["n"]
+    lineage = project_copy.query("select status, count(*) as n from cluster_lineage group by 1", schema=BUILD_SCHEMA).set_index("status")["n"]
     assert lineage.get("new", 0) >= 1 and lineage.get("matched", 0) >= 1
 
     # Score mode at an earlier as-of date: no retrain, every customer scored by version 2.
     project_copy.dbt("build", "--select", "+customer_segments", "--exclude-resource-type", "unit_test",
                      vars={"clustering_mode": "score", "n_clusters": 4, "as_of_date": "2026-06-30"},
                      expect_success=True)
-    assert project_copy.scalar("select count(*) from cluster_models") == 2
-    versions = project_copy.query("select distinct model_version from customer_clusters")
+    assert project_copy.scalar("select count(*) from cluster_models", schema=BUILD_SCHEMA) == 2
+    versions = project_copy.query("select distinct model_version from customer_clusters", schema=BUILD_SCHEMA)
     assert list(versions["model_version"]) == [2]
     assert project_copy.scalar(
-        "select count(*) from customer_segments where cluster_status = 'classified'") > 1000
+        "select count(*) from customer_segments where cluster_status = 'classified'", schema=BUILD_SCHEMA) > 1000
+    # None of the partial builds was published: BI still reads the first build's registry.
+    assert project_copy.scalar("select count(*) from cluster_models", schema=PUBLISHED_SCHEMA) == 1
 
 
 def test_score_mode_without_a_model_fails_clearly(project_copy):

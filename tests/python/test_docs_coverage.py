@@ -14,7 +14,7 @@ from dbt_harness import PROJECT_DIR
 from docs_site import PACKAGE, docs_site_for, macro_signature, undocumented
 
 PUBLIC_MARTS = ("customer_features", "customer_segments", "segment_profiles", "segment_cards",
-                "data_quality_report")
+                "data_quality_report", "published_build")
 
 
 @pytest.fixture(scope="module")

@@ -104,12 +104,12 @@ def test_a_build_killed_during_clustering_loses_nothing(tmp_path):
     retrain = {**files, "cluster_n_init": 12}
     log = tmp_path / "killed.log"
     process = _dbt_subprocess(project, retrain, log)
-    _wait_for(log, "START python incremental model main.cluster_models", process)
+    _wait_for(log, "START python incremental model main_build.cluster_models", process)
     time.sleep(1.0)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
-    assert "OK created python incremental model main.cluster_models" not in log.read_text()
+    assert "OK created python incremental model main_build.cluster_models" not in log.read_text()
 
     # What was published before is complete and readable, untouched.
     assert checksums(project.database) == published
