@@ -72,6 +72,7 @@
 
 {#- The kind of every var that is not checked by a macro of its own; all wrong ones at once. -#}
 {% macro _validate_var_types() %}
+    {%- set methods = ['kmeans', 'kprototypes', 'gmm', 'agglomerative', 'birch', 'hdbscan', 'meanshift'] -%}
     {%- set kinds = {
         'business_segment_fallback': 'text', 'rfm_no_purchase_segment': 'text',
         'clustering_mode': ['train', 'score'], 'cluster_scaler': ['standard', 'robust', 'minmax'],
@@ -99,13 +100,13 @@
         'rfm_monetary_method': ['quantiles', 'edges'], 'rfm_recency_edges_days': 'numbers or null',
         'rfm_frequency_edges': 'numbers or null', 'rfm_monetary_edges': 'numbers or null',
         'demo_data': 'boolean or null',
-        'cluster_algorithm': ['kmeans', 'kprototypes', 'gmm', 'agglomerative', 'birch', 'hdbscan', 'meanshift'],
+        'cluster_algorithm': methods,
         'cluster_gmm_covariance_type': ['full', 'tied', 'diag', 'spherical'], 'cluster_gmm_n_init': 'number',
         'cluster_kprototypes_gamma': 'number or null', 'cluster_birch_threshold': 'number',
         'cluster_hdbscan_min_cluster_size': 'number or null', 'cluster_hdbscan_min_samples': 'number or null',
         'cluster_meanshift_bandwidth': 'number or null', 'cluster_meanshift_quantile': 'number',
         'cluster_slow_method_sample_size': 'number', 'cluster_comparison_enabled': 'boolean',
-        'cluster_comparison_algorithms': 'names', 'cluster_comparison_sample_size': 'number',
+        'cluster_comparison_algorithms': 'methods or null', 'cluster_comparison_sample_size': 'number',
         'cluster_comparison_bootstraps': 'number', 'cluster_comparison_max_noise_share': 'number',
     } -%}
     {%- set wrong = [] -%}
@@ -129,6 +130,10 @@
         {%- elif kind == 'mapping of numbers' -%}
             {%- set ok = value is mapping and (value.values() | reject('number') | list | length) == 0 -%}
             {%- set kind = 'a mapping of numbers' -%}
+        {%- elif kind == 'methods or null' -%}
+            {%- set ok = value is none or (value is not string and value is not mapping and value is iterable
+                          and (value | reject('in', methods) | list | length) == 0) -%}
+            {%- set kind = 'null or a list of: ' ~ (methods | join(', ')) -%}
         {%- elif kind == 'boolean' -%}
             {%- set ok = value is boolean -%}
             {%- set kind = 'true or false' -%}
