@@ -372,8 +372,10 @@ def train_segmentation(
        a, b"``.  Fewer than 3 classifiable customers (or a single distinct
        point) gives a model without clusters: nobody is classified, nothing
        is raised.
-    b. Training sample: at most ``training_sample_size`` classifiable
-       customers drawn without replacement by
+    b. Training sample (:func:`preprocessing.training_sample_positions`, the
+       sample feature screening used): at most ``training_sample_size``
+       classifiable customers (``slow_method_sample_size`` for agglomerative,
+       hdbscan and meanshift) drawn without replacement by
        ``numpy.random.default_rng(random_state)``.
     c. Preprocessing fit on the sample (clip quantiles, signed log1p,
        scaler, one-hot levels, medians).

@@ -263,3 +263,20 @@ def test_comparison_chart_draws_every_method_and_marks_the_recommended():
     assert len(ax.patches) == 2 * 5  # one bar per method and metric
     with pytest.raises(ValueError, match="no rows"):
         algorithm_comparison_figure(table.head(0))
+
+
+def test_slow_methods_train_on_the_capped_sample_that_screening_also_reads():
+    """agglomerative, hdbscan and meanshift draw at most slow_method_sample_size customers;
+    k-means keeps training_sample_size. Feature screening reads the same positions."""
+    from segmentation.clustering.preprocessing import training_sample_positions
+
+    frame, _ = spheres(n=600)
+    extra = {"training_sample_size": 500, "slow_method_sample_size": 200, "stability_bootstraps": 0}
+    for algorithm, expected in (("kmeans", 500), ("agglomerative", 200), ("hdbscan", 200)):
+        settings = ClusteringSettings.from_mapping(settings_for(algorithm, **extra))
+        assert settings.effective_training_sample_size == expected
+        assert len(training_sample_positions(600, settings)) == expected
+        row = train_segmentation(frame, settings, trained_at="t").registry_row
+        assert row["n_training_sample"] == expected, algorithm
+        assert f"training sample: {expected} of 600 classifiable customers" in row["notes_json"]
+        assert row["n_classified"] + row["n_unclassified"] == 600
