@@ -341,7 +341,7 @@ def test_spark_registry_row_from_a_sample_counts_customers_from_spark(spark_buil
                                                 "training_sample_size": 300, "stability_bootstraps": 0})
     frame, n_customers = training_frame(relation, settings.training_sample_size, settings.random_state)
     assert len(frame) == 300 and n_customers == relation.count() > 2000
-    rows = train_registry_rows(frame, settings, "train", None, None, n_customers)
+    rows = train_registry_rows(frame, settings, "train", None, None, n_customers=n_customers)
     row = rows.iloc[0]
     assert row["n_customers"] == n_customers and row["n_training_sample"] <= 300
     assert pd.isna(row["n_classified"]) and pd.isna(row["n_unclassified"])
