@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     result: dict = {"size": size, "threads": a.threads, "machine": machine(),
-                    "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "load_before": load_average(), "env": extra_env,
                     "baseline_memory_gib": a.baseline_memory_gib}
 

@@ -392,7 +392,7 @@ def _orders_sorted_query(
     """All order rows (purchases, refunds, dirty rows) in chronological order, without ids."""
     D = window_days
     end_sec = D * 86400  # exclusive upper bound, seconds from start_date 00:00:00
-    start_epoch = int(dt.datetime.combine(start, dt.time()).replace(tzinfo=dt.timezone.utc).timestamp())
+    start_epoch = int(dt.datetime.combine(start, dt.time()).replace(tzinfo=dt.UTC).timestamp())
     ho = lambda salt: _rand("i, k", seed, salt)  # noqa: E731
     # refund probability per completed purchase so that refund rows are ~REFUND_RATE of all rows
     p_refund = REFUND_RATE / (1.0 - REFUND_RATE) / (1.0 - CANCEL_RATE)

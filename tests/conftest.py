@@ -5,8 +5,6 @@ that need other data or other seeds build a copy of the project in a temporary d
 """
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 

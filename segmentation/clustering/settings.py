@@ -180,7 +180,7 @@ class ClusteringSettings:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "ClusteringSettings":
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ClusteringSettings:
         """Validate a mapping (e.g. JSON-decoded dbt vars) and fill defaults.
 
         Parameters

@@ -6,8 +6,16 @@ from typing import Any
 
 import pandas as pd
 
-from segmentation.clv.model import REGISTRY_COLUMNS, REGISTRY_DTYPES, FitDidNotConverge, check_inputs, fingerprint, fit_status, registry_row, \
-    score_customers
+from segmentation.clv.model import (
+    REGISTRY_COLUMNS,
+    REGISTRY_DTYPES,
+    FitDidNotConverge,
+    check_inputs,
+    fingerprint,
+    fit_status,
+    registry_row,
+    score_customers,
+)
 from segmentation.clv.settings import ClvSettings
 
 NOT_CONVERGED = ("no CLV model: the fit did not converge on these inputs, even at var "

@@ -11,7 +11,6 @@ import importlib.util
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from dbt_harness import PROJECT_DIR, DbtProject, _environment, _release_duckdb

@@ -7,14 +7,12 @@ of two outcomes - a clear error naming the problem, or the documented treatment 
 from __future__ import annotations
 
 import csv
-from decimal import Decimal
 import hashlib
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb

@@ -8,12 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import yaml
 import pytest
+import yaml
 
 from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, DbtProject
-from test_robustness import (CUSTOMER_COLUMNS, ORDER_COLUMNS, base_customers, base_orders,
-                             write_csv)
+from test_robustness import CUSTOMER_COLUMNS, ORDER_COLUMNS, base_customers, base_orders, write_csv
 
 DROP = 'x"; drop table customer_features; --'
 DROP_SINGLE = "x'; drop table customer_features; --"

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dbt_harness import wait_for_log, BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA, DbtProject
+from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA, DbtProject, wait_for_log
 
 BUILD = ("build", "--exclude-resource-type", "unit_test")
 # Columns that name the build or the wall-clock time, not its data.
