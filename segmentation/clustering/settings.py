@@ -251,7 +251,8 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
     overlap = sorted(set(v["features"]) & set(v["categorical_features"]))
     if overlap:
         raise ValueError(
-            f"{_label('features')} and {_label('categorical_features')} must be disjoint, got both: {', '.join(overlap)}"
+            f"{_label('features')} and {_label('categorical_features')} must be disjoint, "
+            f"got both: {', '.join(overlap)}"
         )
     if "customer_id" in v["features"] or "customer_id" in v["categorical_features"]:
         raise ValueError("customer_id is the key column and cannot be a feature")

@@ -17,10 +17,10 @@ from segmentation.clv.model import (
     score_customers,
 )
 from segmentation.clv.settings import ClvSettings
+from segmentation.dbt_glue import latest_registry_row, python_thread_limit
 
 NOT_CONVERGED = ("no CLV model: the fit did not converge on these inputs, even at var "
                  "clv_fallback_penalizer_coef; raise that var or clv_penalizer_coef")
-from segmentation.dbt_glue import latest_registry_row, python_thread_limit
 
 
 def clv_settings(settings_json: str) -> ClvSettings:
