@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "python"))
 
-from dbt_harness import PROJECT_DIR, DbtProject  # noqa: E402
+from dbt_harness import PROJECT_DIR, DbtProject
 
 
 @pytest.fixture(scope="session")
