@@ -40,6 +40,7 @@ __all__ = [
     "segment_history_figure",
     "cluster_projection_figure",
     "segment_cards_figure",
+    "algorithm_comparison_figure",
     "project_customers",
     "clv_holdout_figure",
     "clv_probability_alive_figure",
@@ -63,6 +64,7 @@ CHART_FILES = {
     "cards_rfm": "segment_cards_rfm.png",
     "cards_business": "segment_cards_business.png",
     "cards_cluster": "segment_cards_cluster.png",
+    "cluster_algorithm_comparison": "cluster_algorithm_comparison.png",
 }
 
 #: Profile features of segment_cards (columns ``z_<feature>``), in display order.
@@ -706,6 +708,7 @@ class ChartData:
 
     k_selection: pd.DataFrame | None = None
     k_selection_reason: str | None = None
+    comparison: pd.DataFrame | None = None
     profiles: pd.DataFrame | None = None
     cards: pd.DataFrame | None = None
     centroids: pd.DataFrame | None = None
@@ -715,6 +718,66 @@ class ChartData:
     projection: dict | None = None
     clv_model: dict | None = None
     clv_inputs: pd.DataFrame | None = None
+
+
+#: Metrics of :func:`algorithm_comparison_figure`, all on a 0..1 scale (train_seconds is left
+#: out: it varies between builds, and the images are byte-identical on rebuilds).
+COMPARISON_METRICS = (("silhouette", "silhouette"), ("tree_fidelity", "tree fidelity"),
+                      ("stability_ari", "stability (ARI)"), ("smallest_share", "smallest cluster"),
+                      ("noise_share", "noise share"))
+
+
+def algorithm_comparison_figure(comparison: pd.DataFrame) -> Figure:
+    """The clustering methods side by side: one group of bars per method, one bar per metric.
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        ``cluster_algorithm_comparison``: ``algorithm, k`` and the metrics of
+        :data:`COMPARISON_METRICS`, ``is_recommended``, ``is_production``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require(comparison, ["algorithm", "k", "is_recommended", "is_production",
+                          *(m for m, _ in COMPARISON_METRICS)], "comparison")
+    if len(comparison) == 0:
+        raise ValueError("comparison has no rows")
+    data = comparison.reset_index(drop=True)
+    n, m = len(data), len(COMPARISON_METRICS)
+    colours = _colours(m)
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(11, 4.2))
+        ax = fig.add_axes([0.06, 0.27, 0.74, 0.62])
+        width = 0.8 / m
+        x = np.arange(n)
+        for j, (metric, label) in enumerate(COMPARISON_METRICS):
+            values = pd.to_numeric(data[metric], errors="coerce").to_numpy(dtype=float)
+            pos = x - 0.4 + width * (j + 0.5)
+            ax.bar(pos, np.nan_to_num(values, nan=0.0), width=width * 0.92, color=colours[j], label=label)
+            for xi, v in zip(pos, values):
+                if not np.isfinite(v):
+                    ax.text(xi, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize=7)
+        labels = []
+        for _, r in data.iterrows():
+            k = "no clusters" if pd.isna(r["k"]) else f"k={int(r['k'])}"
+            tags = [t for t, on in (("recommended", r["is_recommended"]), ("production", r["is_production"]))
+                    if bool(on)]
+            labels.append(f"{r['algorithm']}\n{k}" + (f"\n({', '.join(tags)})" if tags else ""))
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, fontsize=8)
+        for tick, (_, r) in zip(ax.get_xticklabels(), data.iterrows()):
+            if bool(r["is_recommended"]):
+                tick.set_fontweight("bold")
+        ax.set_ylim(min(0.0, float(np.nanmin(pd.to_numeric(data["silhouette"], errors="coerce")
+                                               .fillna(0).to_numpy())) - 0.05), 1.05)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_ylabel("score (0..1)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.set_title("Clustering methods compared on one sample (higher is better, except noise share)",
+                     loc="left", weight="bold")
+    return fig
 
 
 def _tables(con) -> set[str]:
@@ -775,6 +838,8 @@ def read_chart_data(con, sample_size: int = 2000, random_state: int = 0) -> Char
         data.centroids = df("select * from cluster_centroids order by cluster_id, feature_name")
     if "cluster_rules" in tables:
         data.rules = df("select * from cluster_rules order by leaf_id")
+    if "cluster_algorithm_comparison" in tables:
+        data.comparison = df("select * from cluster_algorithm_comparison")
     if "segment_size_history" in tables:
         data.history = df("select * from segment_size_history order by as_of_date, segmentation_type, segment")
     return data
@@ -843,6 +908,12 @@ def _figures(data: ChartData) -> dict[str, Figure]:
                                                     p["explained"], p["n_customers"])
                           if p is not None else placeholder_figure("No clusters to project yet", missing))
     out["segment_size_history"] = segment_history_figure(data.history)
+    out["cluster_algorithm_comparison"] = (
+        algorithm_comparison_figure(data.comparison)
+        if data.comparison is not None and len(data.comparison)
+        else placeholder_figure("No clustering methods compared yet",
+                                "Build with --vars '{cluster_comparison_enabled: true}', then render "
+                                "the charts again."))
     out.update(_clv_figures(data, missing))
     return out
 

@@ -149,12 +149,27 @@ def clustering_settings(settings_json: str) -> tuple[ClusteringSettings, str]:
     return ClusteringSettings.from_mapping(raw), mode
 
 
-def latest_registry_row(registry: pd.DataFrame) -> dict[str, Any] | None:
-    """The newest row (highest model_version) of the cluster_models registry, or None."""
+def latest_registry_row(registry: pd.DataFrame, algorithm: str | None = None) -> dict[str, Any] | None:
+    """The newest row (highest model_version) of the cluster_models registry, or None.
+
+    With ``algorithm``: the newest row trained with that method (rows from before the
+    method was recorded are k-means), so stable ids match a model of the same method.
+    """
     if registry is None or len(registry) == 0:
         return None
+    if algorithm is not None:
+        registry = registry[[_row_algorithm(r) == algorithm for r in registry["settings_json"]]]
+        if len(registry) == 0:
+            return None
     row = registry.sort_values("model_version").iloc[-1]
     return {key: (None if _is_missing(value) else value) for key, value in row.to_dict().items()}
+
+
+def _row_algorithm(settings_json: Any) -> str:
+    try:
+        return json.loads(settings_json).get("algorithm", "kmeans")
+    except (TypeError, ValueError):
+        return "kmeans"
 
 
 def _is_missing(value: Any) -> bool:
@@ -165,11 +180,15 @@ def _is_missing(value: Any) -> bool:
 
 
 def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode: str,
-                        previous: dict[str, Any] | None, empty_like: pd.DataFrame | None) -> pd.DataFrame:
+                        previous: dict[str, Any] | None, empty_like: pd.DataFrame | None,
+                        same_method: dict[str, Any] | None | str = "previous") -> pd.DataFrame:
     """The rows to append to the registry this build: one new model, or none.
 
     No row is added in score mode, or when the latest model was trained on identical data
     with identical settings (same fingerprint): a rerun reuses it, so reruns are stable.
+    ``previous`` is the newest row; ``same_method`` the newest row of ``settings.algorithm``
+    (stable ids are matched against it; None: no model of this method yet; default: the
+    string ``"previous"``, i.e. ``previous`` itself).
     """
     if mode == "score":
         if previous is None:
@@ -182,8 +201,9 @@ def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode:
         return empty_like
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     with python_thread_limit():
-        result = train_segmentation(frame, settings, previous=previous, trained_at=trained_at,
-                                    prepared=prepared)
+        result = train_segmentation(frame, settings,
+                                    previous=previous if same_method == "previous" else same_method,
+                                    latest=previous, trained_at=trained_at, prepared=prepared)
     return pd.DataFrame([result.registry_row])
 
 
@@ -196,6 +216,18 @@ def assign_customers(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFram
         assignments = score_customers(frame, latest)
     assignments.insert(1, "model_version", int(latest["model_version"]))
     return assignments
+
+
+def algorithm_comparison(frame: pd.DataFrame, registry: pd.DataFrame, comparison_json: str) -> pd.DataFrame:
+    """The cluster_algorithm_comparison table: every enabled method on one sample, with the
+    settings of the latest model (see :mod:`segmentation.clustering.comparison`)."""
+    from segmentation.clustering.comparison import comparison_from_registry_row
+
+    latest = latest_registry_row(registry)
+    if latest is None:
+        raise ValueError("cluster_models holds no model: the clustering step did not train one")
+    with python_thread_limit():
+        return comparison_from_registry_row(frame, latest, json.loads(comparison_json))
 
 
 def registry_table(registry: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -28,6 +28,12 @@
         'cluster_name_long_standing_min_days', 'cluster_match_min_overlap',
         'rfm_recency_method', 'rfm_frequency_method', 'rfm_monetary_method',
         'rfm_recency_edges_days', 'rfm_frequency_edges', 'rfm_monetary_edges', 'min_cluster_share', 'min_tree_fidelity',
+        'cluster_algorithm', 'cluster_gmm_covariance_type', 'cluster_gmm_n_init',
+        'cluster_kprototypes_gamma', 'cluster_birch_threshold', 'cluster_hdbscan_min_cluster_size',
+        'cluster_hdbscan_min_samples', 'cluster_meanshift_bandwidth', 'cluster_meanshift_quantile',
+        'cluster_slow_method_sample_size', 'cluster_comparison_enabled', 'cluster_comparison_algorithms',
+        'cluster_comparison_sample_size', 'cluster_comparison_bootstraps',
+        'cluster_comparison_max_noise_share',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
         'segment_max_psi', 'segment_max_churn', 'demo_data', 'min_order_date', 'max_excluded_line_share',
         'clv_mode', 'clv_purchase_model', 'clv_time_unit', 'clv_horizons_days',
@@ -66,6 +72,7 @@
 
 {#- The kind of every var that is not checked by a macro of its own; all wrong ones at once. -#}
 {% macro _validate_var_types() %}
+    {%- set methods = ['kmeans', 'kprototypes', 'gmm', 'agglomerative', 'birch', 'hdbscan', 'meanshift'] -%}
     {%- set kinds = {
         'business_segment_fallback': 'text', 'rfm_no_purchase_segment': 'text',
         'clustering_mode': ['train', 'score'], 'cluster_scaler': ['standard', 'robust', 'minmax'],
@@ -93,6 +100,14 @@
         'rfm_monetary_method': ['quantiles', 'edges'], 'rfm_recency_edges_days': 'numbers or null',
         'rfm_frequency_edges': 'numbers or null', 'rfm_monetary_edges': 'numbers or null',
         'demo_data': 'boolean or null',
+        'cluster_algorithm': methods,
+        'cluster_gmm_covariance_type': ['full', 'tied', 'diag', 'spherical'], 'cluster_gmm_n_init': 'number',
+        'cluster_kprototypes_gamma': 'number or null', 'cluster_birch_threshold': 'number',
+        'cluster_hdbscan_min_cluster_size': 'number or null', 'cluster_hdbscan_min_samples': 'number or null',
+        'cluster_meanshift_bandwidth': 'number or null', 'cluster_meanshift_quantile': 'number',
+        'cluster_slow_method_sample_size': 'number', 'cluster_comparison_enabled': 'boolean',
+        'cluster_comparison_algorithms': 'methods or null', 'cluster_comparison_sample_size': 'number',
+        'cluster_comparison_bootstraps': 'number', 'cluster_comparison_max_noise_share': 'number',
     } -%}
     {%- set wrong = [] -%}
     {%- for name, kind in kinds.items() -%}
@@ -115,6 +130,13 @@
         {%- elif kind == 'mapping of numbers' -%}
             {%- set ok = value is mapping and (value.values() | reject('number') | list | length) == 0 -%}
             {%- set kind = 'a mapping of numbers' -%}
+        {%- elif kind == 'methods or null' -%}
+            {%- set ok = value is none or (value is not string and value is not mapping and value is iterable
+                          and (value | reject('in', methods) | list | length) == 0) -%}
+            {%- set kind = 'null or a list of: ' ~ (methods | join(', ')) -%}
+        {%- elif kind == 'boolean' -%}
+            {%- set ok = value is boolean -%}
+            {%- set kind = 'true or false' -%}
         {%- elif kind == 'boolean or null' -%}
             {%- set ok = value is none or value is boolean -%}
             {%- set kind = 'true, false or null' -%}

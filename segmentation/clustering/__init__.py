@@ -1,4 +1,4 @@
-"""Customer segmentation with k-means, for the dbt Python models.
+"""Customer segmentation (k-means by default; var cluster_algorithm), for the dbt Python models.
 
 Public API
 ----------
@@ -12,9 +12,12 @@ tables_from_registry_row(row)
     Diagnostic tables stored in a registry row.
 training_fingerprint(frame, settings)
     Hash of settings and data, to skip a retrain when nothing changed.
+comparison.compare_algorithms(frame, settings, comparison)
+    Every enabled clustering method on one sample, side by side.
 
 The submodules (``settings``, ``inputs``, ``preprocessing``, ``kselection``,
-``naming``, ``explain``, ``matching``, ``pipeline``) hold the building blocks
+``naming``, ``explain``, ``matching``, ``pipeline``, ``algorithms`` - one adapter per
+clustering method - and ``comparison``) hold the building blocks
 of the pipeline.  Only the names above validate their inputs; the building
 blocks assume the validated, sorted data the pipeline hands them.
 """

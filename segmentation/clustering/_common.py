@@ -27,6 +27,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "tree_cluster_id": "Int64",
         "segment_status": "str",
         "unclassified_reason": "str",
+        "cluster_probability": "float64",  # gmm: probability of the assigned cluster
     },
     "k_selection": {
         "k": "int64",

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 
+from . import algorithms as _alg
 from ._common import MISSING_LEVEL, OTHER_LEVEL, build_frame, dumps, frame_from_json, frame_to_json
 from .explain import fit_tree, quote_identifier, sql_double, tree_matrix, tree_predict, tree_rules
 from .inputs import InputData, prepare_input
@@ -57,6 +58,9 @@ REGISTRY_KEYS = (
     "stability_ari", "feature_importances_json", "dropped_features_json", "notes_json",
     "settings_json", "params_json", "k_selection_json", "centroids_json", "rules_json",
     "lineage_json", "preprocessing_json",
+    # issue 15: the clustering method, customers it left as noise, whether SQL
+    # nearest-centroid scoring reproduces it.
+    "algorithm", "n_noise", "is_centroid_scoring_faithful",
 )
 #: Tables stored in the registry row as ``<name>_json``.
 TABLE_KEYS = ("k_selection", "centroids", "rules", "lineage", "preprocessing")
@@ -211,8 +215,11 @@ def training_input(frame: pd.DataFrame, settings: ClusteringSettings | Mapping |
 def _assemble_assignments(data: InputData, classifiable: np.ndarray, reasons: np.ndarray,
                           cls_idx: np.ndarray, cluster_ids: np.ndarray, names: list[str],
                           label: np.ndarray, dist: np.ndarray, margin: np.ndarray,
-                          tree_pred: np.ndarray) -> pd.DataFrame:
+                          tree_pred: np.ndarray, probability: np.ndarray | None = None) -> pd.DataFrame:
     n = data.n
+    prob = np.full(n, np.nan)
+    if probability is not None and len(cls_idx):
+        prob[cls_idx] = probability
     cid = np.zeros(n, dtype=np.int64)
     tid = np.zeros(n, dtype=np.int64)
     name = np.full(n, None, dtype=object)
@@ -234,6 +241,7 @@ def _assemble_assignments(data: InputData, classifiable: np.ndarray, reasons: np
         "tree_cluster_id": pd.arrays.IntegerArray(tid, mask.copy()),
         "segment_status": np.where(classifiable, "classified", "unclassified").astype(object),
         "unclassified_reason": np.where(classifiable, None, reasons),
+        "cluster_probability": prob,
     }, "assignments")
 
 
@@ -347,6 +355,7 @@ def train_segmentation(
     previous: Mapping | None = None,
     trained_at: str | None = None,
     prepared: tuple[InputData, str] | None = None,
+    latest: Mapping | None = None,
 ) -> TrainingResult:
     """Train the customer segmentation.
 
@@ -363,8 +372,10 @@ def train_segmentation(
        a, b"``.  Fewer than 3 classifiable customers (or a single distinct
        point) gives a model without clusters: nobody is classified, nothing
        is raised.
-    b. Training sample: at most ``training_sample_size`` classifiable
-       customers drawn without replacement by
+    b. Training sample (:func:`preprocessing.training_sample_positions`, the
+       sample feature screening used): at most ``training_sample_size``
+       classifiable customers (``slow_method_sample_size`` for agglomerative,
+       hdbscan and meanshift) drawn without replacement by
        ``numpy.random.default_rng(random_state)``.
     c. Preprocessing fit on the sample (clip quantiles, signed log1p,
        scaler, one-hot levels, medians).
@@ -376,7 +387,13 @@ def train_segmentation(
        k within +-1 of it; the highest silhouette wins, ties to the smaller
        k.  ``n_clusters`` overrides (reason "set by var n_clusters").
     e. Every classifiable customer is assigned to the nearest centroid
-       (vectorised), with distance and margin to the second nearest.
+       (vectorised), with distance and margin to the second nearest.  With
+       ``settings.algorithm`` other than ``"kmeans"`` the method of
+       :mod:`algorithms` is fitted on the sample instead (``hdbscan`` and
+       ``meanshift`` skip the sweep and find k) and assigns everyone by its
+       own rule; HDBSCAN's noise is unclassified with reason ``"noise"``;
+       the metrics of the registry row are then the method's own (on the
+       sample, noise left out), and the bootstrap refits refit the method.
     f. Stable ids (:func:`matching.assign_cluster_ids`) against ``previous``.
     g. Names (:func:`naming.name_clusters`).
     h. Explanation tree and rules (:mod:`explain`), fitted on the training
@@ -402,6 +419,11 @@ def train_segmentation(
     prepared : (InputData, str) or None
         The result of :func:`training_input` for this frame and settings, to
         skip checking and hashing the frame again; computed when None.
+    latest : dict or None
+        The newest registry row of any method, when ``previous`` is the newest
+        row of this run's method (``cluster_algorithm``): the version and the
+        next free cluster id come from it, the stable ids from ``previous``.
+        Default: ``previous``.
 
     Returns
     -------
@@ -430,6 +452,11 @@ def train_segmentation(
     prev_clusters = prev_params.get("clusters", []) or []
     prev_ids = [int(c["cluster_id"]) for c in prev_clusters]
     next_id = max([0, *prev_ids, int(prev_params.get("max_cluster_id") or 0)]) + 1
+    if latest is not None:  # another method's model may be newer: never reuse its version or ids
+        newest = _parse_row(latest, "latest")
+        version = max(version, newest[0] + 1)
+        next_id = max(next_id, int(newest[1].get("max_cluster_id") or 0) + 1)
+    algorithm = settings.algorithm
     notes: list[str] = []
 
     screen = screen_customers(data, settings)
@@ -444,6 +471,8 @@ def train_segmentation(
         "n_customers": data.n,
         "settings_json": settings.to_json(),
         "dropped_features_json": dumps(screen.dropped),
+        "algorithm": algorithm,
+        "is_centroid_scoring_faithful": algorithm in _alg.CENTROID_SCORING_FAITHFUL,
     }
     if screen.stop_reason is not None:
         return _no_model(base, data, screen.classifiable, screen.reasons, screen.stop_reason,
@@ -454,8 +483,8 @@ def train_segmentation(
     cls_idx = np.flatnonzero(screen.classifiable)
     n_cls = len(cls_idx)
     pick = training_sample_positions(n_cls, settings, rng)
-    if n_cls > settings.training_sample_size:
-        notes.append(f"training sample: {settings.training_sample_size} of {n_cls} classifiable customers")
+    if n_cls > len(pick):
+        notes.append(f"training sample: {len(pick)} of {n_cls} classifiable customers")
     train_idx = cls_idx[pick]
     n_s = len(train_idx)
 
@@ -497,27 +526,59 @@ def train_segmentation(
         notes.append(f"k_min reduced from {settings.k_min} to {k_min}")
     k_range = list(range(k_min, k_max + 1))
     ks = sorted(set(k_range) | ({settings.n_clusters} if settings.n_clusters else set()))
-    results = sweep_k(Z_s, ks, settings.n_init, settings.max_iter, settings.random_state,
-                      settings.silhouette_sample_size)
-    k, elbow, k_reason, row_reasons = choose_k(results, k_range, settings.n_clusters)
-    chosen = next(r for r in results if r.k == k)
+    if algorithm in _alg.NEEDS_K:
+        results = sweep_k(Z_s, ks, settings.n_init, settings.max_iter, settings.random_state,
+                          settings.silhouette_sample_size)
+        k, elbow, k_reason, row_reasons = choose_k(results, k_range, settings.n_clusters)
+        chosen = next(r for r in results if r.k == k)
+    else:  # hdbscan, meanshift: the method finds k; no sweep
+        results, elbow, row_reasons, chosen = [], None, {}, None
 
     # e./f. assignment and stable ids ------------------------------------------
-    C_km = chosen.model.cluster_centers_.astype(np.float64)
-    lab_km = nearest_centroid(Z_cls, C_km)[0]
+    probability = None
+    if algorithm == "kmeans":
+        C_km = chosen.model.cluster_centers_.astype(np.float64)
+        lab_km = nearest_centroid(Z_cls, C_km)[0]
+    else:
+        fit = _fit_method(algorithm, Z_s, Z_cls, pick, k if chosen else None, settings, pre,
+                          screen, cls_idx, X_cls, codes, notes)
+        if isinstance(fit, str):  # no cluster found (everyone noise)
+            base["n_noise"] = n_cls
+            reasons = np.where(screen.classifiable, fit, screen.reasons)
+            return _no_model(base, data, screen.classifiable, reasons, fit, screen.checked_numeric,
+                             settings, notes, prev_ids, next_id)
+        (lab_km, probability, state, C_km, k_found, n_noise, classifiable, cls_reasons,
+         cls_idx, pick, Z_cls, X_cls, codes, Z_s_all, lab_s_all) = fit
+        if chosen is None:
+            k_reason = f"found by {algorithm}"
+        elif k_found < k:
+            notes.append(f"{algorithm} made {k_found} clusters of the k={k} asked for")
+            k_reason = f"{k_reason}; {algorithm} made {k_found} clusters"
+        k = k_found
+        chosen, metric_notes = _alg.cluster_metrics(Z_s_all, lab_s_all, settings.silhouette_sample_size,
+                                                    settings.random_state)
+        notes.extend(metric_notes)
+        n_cls = len(cls_idx)
     sizes_km = np.bincount(lab_km, minlength=k)
     matches, method = {}, None
     if prev_clusters:
         matches, method, note = _match_previous(frame, previous, cls_idx, lab_km, k, prev_ids,
                                                 prev_clusters, X_raw[cls_idx], screen.numeric_names,
-                                                settings, version - 1)
+                                                settings, prev[0])
         if note:
             notes.append(note)
     ids_km, lineage = assign_cluster_ids(C_km, sizes_km, prev_ids, matches, next_id, method)
     order = np.argsort(ids_km, kind="stable")
     ids = ids_km[order]
     C = np.ascontiguousarray(C_km[order])
-    label, dist, margin = nearest_centroid(Z_cls, C)
+    if algorithm in _alg.CENTROID_SCORING_FAITHFUL:
+        label, dist, margin = nearest_centroid(Z_cls, C)
+    else:
+        rank = np.empty(k, dtype=np.int64)
+        rank[order] = np.arange(k)
+        state["cluster_index"] = rank.tolist()
+        label = rank[lab_km]
+        dist, margin = _distances_to_assigned(Z_cls, C, label)
     sizes = np.bincount(label, minlength=k)
 
     # g. names ---------------------------------------------------------------
@@ -544,6 +605,9 @@ def train_segmentation(
     for _ in range(settings.stability_bootstraps):
         boot = rng.integers(0, n_s, size=n_s)
         seed = int(rng.integers(0, 2**31 - 1))
+        if algorithm != "kmeans":  # refit the method, assign the whole sample (noise = -1)
+            aris.append(_bootstrap_ari(algorithm, Z_s_all, lab_s_all, boot, k, seed, settings, pre))
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # duplicates in the resample
             model = fit_kmeans(Z_s[boot], k, settings.n_init, settings.max_iter, seed)
@@ -565,8 +629,15 @@ def train_segmentation(
         "max_cluster_id": int(max(next_id - 1, ids.max())),
         "tree": tree,
     }
-    assignments = _assemble_assignments(data, screen.classifiable, screen.reasons, cls_idx, ids,
-                                        names, label, dist, margin, tree_pred)
+    if algorithm != "kmeans":  # kmeans params stay as they were (scored by "clusters")
+        params["algorithm"] = algorithm
+        params["assignment"] = state
+        assignments = _assemble_assignments(data, classifiable, cls_reasons, cls_idx, ids, names,
+                                            label, dist, margin, tree_pred, probability)
+    else:
+        n_noise = 0
+        assignments = _assemble_assignments(data, screen.classifiable, screen.reasons, cls_idx, ids,
+                                            names, label, dist, margin, tree_pred)
     k_sel = build_frame({
         "k": [r.k for r in results],
         "inertia": [r.inertia for r in results],
@@ -586,10 +657,9 @@ def train_segmentation(
         "n_classified": n_cls,
         "n_unclassified": data.n - n_cls,
         "n_training_sample": n_s,
-        "inertia": _none_if_nan(chosen.inertia),
-        "silhouette": _none_if_nan(chosen.silhouette),
-        "calinski_harabasz": _none_if_nan(chosen.calinski_harabasz),
-        "davies_bouldin": _none_if_nan(chosen.davies_bouldin),
+        **{m: _none_if_nan(chosen[m] if isinstance(chosen, dict) else getattr(chosen, m))
+           for m in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin")},
+        "n_noise": int(n_noise),
         "tree_fidelity": tree_fidelity,
         "stability_ari": _none_if_nan(stability),
         "feature_importances_json": dumps({c: v for c, v in zip(columns, tree["importances"])
@@ -648,6 +718,80 @@ def _match_previous(frame: pd.DataFrame, previous: Mapping, cls_idx: np.ndarray,
             f"({reason}); clusters matched by centroids on {', '.join(common)}")
 
 
+def _categorical_blocks(pre: dict) -> list[tuple[int, int]]:
+    """Column ranges of the one-hot block of each categorical feature in the model matrix."""
+    blocks, j = [], len(pre["numeric"])
+    for c in pre["categorical"]:
+        L = len(c["levels"]) + 2
+        blocks.append((j, L))
+        j += L
+    return blocks
+
+
+def _fit_method(algorithm: str, Z_s: np.ndarray, Z_cls: np.ndarray, pick: np.ndarray,
+                k: int | None, settings: ClusteringSettings, pre: dict, screen: Any,
+                cls_idx: np.ndarray, X_cls: np.ndarray, codes: list[np.ndarray], notes: list[str]):
+    """Fit a method other than k-means on the sample and assign every classifiable customer.
+
+    Noise (HDBSCAN) leaves the classified set: the customer is unclassified with reason
+    "noise" and the arrays indexed by classified customer are cut down accordingly.
+    Returns a reason string instead when no cluster was found.
+    """
+    blocks = _categorical_blocks(pre)
+    lab_s_all, state = _alg.fit_algorithm(algorithm, Z_s, k, settings, settings.random_state, blocks)
+    if not (lab_s_all >= 0).any():
+        return (f"noise: {algorithm} found no cluster on the training sample "
+                f"({len(Z_s)} customers); every customer is noise")
+    lab_all, probability = _alg.assign(state, Z_cls)
+    noise = lab_all < 0
+    n_noise = int(noise.sum())
+    classifiable = screen.classifiable.copy()
+    reasons = np.asarray(screen.reasons, dtype=object).copy()
+    keep = ~noise
+    if n_noise:
+        classifiable[cls_idx[noise]] = False
+        reasons[cls_idx[noise]] = "noise"
+        notes.append(f"{algorithm}: {n_noise} customers are noise (segment unclassified, reason 'noise')")
+    position = np.cumsum(keep) - 1
+    pick = position[pick[keep[pick]]]
+    cls_idx = cls_idx[keep]
+    Z_kept = Z_cls[keep]
+    lab = lab_all[keep]
+    k_found = int(lab_s_all.max()) + 1
+    if algorithm in _alg.CENTROID_SCORING_FAITHFUL:
+        C = np.asarray(state["centers"], dtype=np.float64)
+    else:
+        C = _alg.member_means(Z_kept, lab, k_found)
+    return (lab, None if probability is None else probability[keep], state, C, k_found, n_noise,
+            classifiable, reasons, cls_idx, pick, Z_kept, X_cls[keep], [c[keep] for c in codes],
+            Z_s, lab_s_all)
+
+
+def _distances_to_assigned(Z: np.ndarray, C: np.ndarray, label: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the assigned cluster's centroid, and the nearest other centroid minus it."""
+    n, k = len(Z), len(C)
+    d = np.empty((n, k))
+    for j in range(k):
+        diff = Z - C[j]
+        d[:, j] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    own = d[np.arange(n), label] if n else np.zeros(0)
+    if k < 2:
+        return own, np.full(n, np.nan)
+    d[np.arange(n), label] = np.inf
+    return own, d.min(axis=1) - own
+
+
+def _bootstrap_ari(algorithm: str, Z_s: np.ndarray, labels: np.ndarray, boot: np.ndarray,
+                   k: int, seed: int, settings: ClusteringSettings, pre: dict) -> float:
+    """ARI between the sample's labels and a refit of the method on a bootstrap resample."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicates in the resample
+        _, state = _alg.fit_algorithm(algorithm, Z_s[boot], k if algorithm in _alg.NEEDS_K else None,
+                                      settings, seed, _categorical_blocks(pre))
+    return float(adjusted_rand_score(labels, _alg.assign(state, Z_s)[0]))
+
+
 def _no_model(base: dict, data: InputData, classifiable: np.ndarray, reasons: np.ndarray,
               reason: str, checked: list[str], settings: ClusteringSettings, notes: list[str],
               prev_ids: list[int], next_id: int) -> TrainingResult:
@@ -676,7 +820,7 @@ def _no_model(base: dict, data: InputData, classifiable: np.ndarray, reasons: np
         "k": None, "k_selection_reason": f"no clusters: {reason}",
         "n_classified": 0, "n_unclassified": data.n, "n_training_sample": 0,
         "inertia": None, "silhouette": None, "calinski_harabasz": None, "davies_bouldin": None,
-        "tree_fidelity": None, "stability_ari": None,
+        "tree_fidelity": None, "stability_ari": None, "n_noise": int(base.get("n_noise", 0)),
         "feature_importances_json": dumps({}), "notes_json": dumps(notes),
         "params_json": dumps(params),
     })
@@ -739,10 +883,26 @@ def score_customers(frame: pd.DataFrame, registry_row: Mapping) -> pd.DataFrame:
     clusters = params["clusters"]
     C = np.asarray([c["centroid_scaled"] for c in clusters], dtype=np.float64)
     ids = np.asarray([c["cluster_id"] for c in clusters], dtype=np.int64)
-    label, dist, margin = nearest_centroid(Z, C)
+    probability = None
+    if params.get("algorithm", "kmeans") in ("kmeans", *_alg.CENTROID_SCORING_FAITHFUL):
+        label, dist, margin = nearest_centroid(Z, C)
+    else:  # the method's own rule (algorithms.assign); noise leaves the classified set
+        state = params["assignment"]
+        raw, probability = _alg.assign(state, Z)
+        keep = raw >= 0
+        classifiable = classifiable.copy()
+        reasons = np.asarray(reasons, dtype=object).copy()
+        classifiable[cls_idx[~keep]] = False
+        reasons[cls_idx[~keep]] = "noise"
+        cls_idx, Z, X_cls = cls_idx[keep], Z[keep], X_cls[keep]
+        codes = [c[keep] for c in codes]
+        probability = None if probability is None else probability[keep]
+        label = np.asarray(state["cluster_index"], dtype=np.int64)[raw[keep]]
+        dist, margin = _distances_to_assigned(Z, C, label)
     tree_pred = tree_predict(params["tree"], tree_matrix(X_cls, codes, pre["categorical"]))
     return _assemble_assignments(data, classifiable, reasons, cls_idx, ids,
-                                 [c["name"] for c in clusters], label, dist, margin, tree_pred)
+                                 [c["name"] for c in clusters], label, dist, margin, tree_pred,
+                                 probability)
 
 
 def tables_from_registry_row(row: Mapping) -> dict[str, pd.DataFrame]:

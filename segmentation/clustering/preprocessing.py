@@ -243,15 +243,18 @@ def training_sample_positions(n_classifiable: int, settings: ClusteringSettings,
                               rng: np.random.Generator | None = None) -> np.ndarray:
     """Positions (sorted) of the training sample among the classifiable customers.
 
-    At most ``training_sample_size`` positions drawn without replacement by
+    At most ``settings.effective_training_sample_size`` positions
+    (``training_sample_size``, capped at ``slow_method_sample_size`` for
+    agglomerative, hdbscan and meanshift) drawn without replacement by
     ``rng`` (default: ``numpy.random.default_rng(random_state)``, the
     generator whose first draw the pipeline uses), all of them otherwise.
     """
-    if n_classifiable <= settings.training_sample_size:
+    size = settings.effective_training_sample_size
+    if n_classifiable <= size:
         return np.arange(n_classifiable)
     if rng is None:
         rng = np.random.default_rng(settings.random_state)
-    return np.sort(rng.choice(n_classifiable, size=settings.training_sample_size, replace=False))
+    return np.sort(rng.choice(n_classifiable, size=size, replace=False))
 
 
 def screen_spread(X: np.ndarray, names: list[str], settings: ClusteringSettings

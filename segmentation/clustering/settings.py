@@ -17,7 +17,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["ClusteringSettings", "VAR_NAMES"]
+__all__ = ["ClusteringSettings", "ComparisonSettings", "VAR_NAMES"]
 
 DEFAULT_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "age")
 DEFAULT_OPTIONAL_FEATURES = ("age",)
@@ -53,6 +53,16 @@ VAR_NAMES: dict[str, str] = {
     "new_max_days": "cluster_name_new_max_days",
     "long_standing_min_days": "cluster_name_long_standing_min_days",
     "match_min_overlap": "cluster_match_min_overlap",
+    "algorithm": "cluster_algorithm",
+    "gmm_covariance_type": "cluster_gmm_covariance_type",
+    "gmm_n_init": "cluster_gmm_n_init",
+    "kprototypes_gamma": "cluster_kprototypes_gamma",
+    "birch_threshold": "cluster_birch_threshold",
+    "hdbscan_min_cluster_size": "cluster_hdbscan_min_cluster_size",
+    "hdbscan_min_samples": "cluster_hdbscan_min_samples",
+    "meanshift_bandwidth": "cluster_meanshift_bandwidth",
+    "meanshift_quantile": "cluster_meanshift_quantile",
+    "slow_method_sample_size": "cluster_slow_method_sample_size",
 }
 
 
@@ -62,6 +72,14 @@ def _label(key: str) -> str:
     return key if var is None or var == key else f"{key} (var {var})"
 
 NULL_STRATEGIES = ("impute_median", "unclassified")
+# Clustering methods (issue 15); their adapters live in algorithms.py.
+ALGORITHMS = ("kmeans", "kprototypes", "gmm", "agglomerative", "birch", "hdbscan", "meanshift")
+ALGORITHMS_WITH_K = ("kmeans", "kprototypes", "gmm", "agglomerative", "birch")
+ALGORITHMS_NUMERIC_ONLY = ("gmm", "agglomerative", "birch", "hdbscan", "meanshift")
+# Methods whose time or memory grow faster than linearly: their sample is capped at
+# slow_method_sample_size (var cluster_slow_method_sample_size).
+ALGORITHMS_SAMPLE_CAPPED = ("agglomerative", "hdbscan", "meanshift")
+GMM_COVARIANCE_TYPES = ("diag", "full", "spherical", "tied")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +158,29 @@ class ClusteringSettings:
         Stable ids: a new cluster keeps a previous cluster's id when, on the
         customers both models score, at least this share of the previous
         cluster's members and of the new cluster's members are shared.
+    algorithm : {"kmeans", "kprototypes", "gmm", "agglomerative", "birch", "hdbscan", "meanshift"}
+        Clustering method (var ``cluster_algorithm``); see :mod:`algorithms`.
+        ``kprototypes`` needs categorical features; ``gmm``, ``agglomerative``,
+        ``birch``, ``hdbscan`` and ``meanshift`` refuse them; ``hdbscan`` and
+        ``meanshift`` find k themselves and refuse ``n_clusters``.
+    gmm_covariance_type : {"full", "tied", "diag", "spherical"}
+    gmm_n_init : int
+        Initialisations of the Gaussian mixture (the best likelihood is kept).
+    kprototypes_gamma : float or None
+        Weight of one categorical mismatch against squared numeric distance;
+        ``None``: kmodes' default (half the mean standard deviation of the
+        numeric columns).
+    birch_threshold : float
+        BIRCH subcluster radius, in scaled units.
+    hdbscan_min_cluster_size, hdbscan_min_samples : int or None
+        ``None``: ``max(5, n_sample // 100)``, and ``min_cluster_size``.
+    meanshift_bandwidth : float or None
+        ``None``: estimated (``sklearn.cluster.estimate_bandwidth`` at
+        ``meanshift_quantile``).
+    meanshift_quantile : float
+    slow_method_sample_size : int
+        Training sample cap for agglomerative, hdbscan and meanshift, whose
+        time or memory grow faster than linearly.
     """
 
     features: tuple[str, ...] = DEFAULT_FEATURES
@@ -169,10 +210,28 @@ class ClusteringSettings:
     new_max_days: float = 90.0
     long_standing_min_days: float = 365.0
     match_min_overlap: float = 0.6
+    algorithm: str = "kmeans"
+    gmm_covariance_type: str = "full"
+    gmm_n_init: int = 3
+    kprototypes_gamma: float | None = None
+    birch_threshold: float = 0.3
+    hdbscan_min_cluster_size: int | None = None
+    hdbscan_min_samples: int | None = None
+    meanshift_bandwidth: float | None = None
+    meanshift_quantile: float = 0.2
+    slow_method_sample_size: int = 5000
 
     def __post_init__(self) -> None:
         for name, value in _validated(self).items():
             object.__setattr__(self, name, value)
+
+    @property
+    def effective_training_sample_size(self) -> int:
+        """Training sample cap of this method: ``training_sample_size``, and at most
+        ``slow_method_sample_size`` for the methods in ``ALGORITHMS_SAMPLE_CAPPED``."""
+        if self.algorithm in ALGORITHMS_SAMPLE_CAPPED:
+            return min(self.training_sample_size, self.slow_method_sample_size)
+        return self.training_sample_size
 
     @classmethod
     def allowed_keys(cls) -> tuple[str, ...]:
@@ -337,7 +396,137 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
     v["tree_max_depth"] = _int("tree_max_depth", s.tree_max_depth, 1, maximum=30)
     v["tree_min_samples_leaf"] = _int("tree_min_samples_leaf", s.tree_min_samples_leaf, 1)
     v["stability_bootstraps"] = _int("stability_bootstraps", s.stability_bootstraps, 0)
+    v.update(_validated_algorithm(s, v))
     return v
+
+
+def _validated_algorithm(s: ClusteringSettings, v: dict[str, Any]) -> dict[str, Any]:
+    """The per-method settings, and the combinations a method cannot use (named by var)."""
+    out: dict[str, Any] = {}
+    algorithm = s.algorithm
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise ValueError(f"var cluster_algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    out["algorithm"] = algorithm
+    if algorithm not in ALGORITHMS_WITH_K and v["n_clusters"] is not None:
+        raise ValueError(
+            f"var n_clusters is {v['n_clusters']} but cluster_algorithm '{algorithm}' finds the number "
+            "of clusters itself: set n_clusters to null (or use kmeans, kprototypes, gmm, "
+            "agglomerative or birch)"
+        )
+    if algorithm in ALGORITHMS_NUMERIC_ONLY and v["categorical_features"]:
+        raise ValueError(
+            f"cluster_algorithm '{algorithm}' works on numeric features only, but var "
+            f"cluster_categorical_features is {list(v['categorical_features'])}: empty it, or use "
+            "cluster_algorithm kprototypes (categories as they are) or kmeans (weighted one-hot)"
+        )
+    if algorithm == "kprototypes" and (not v["categorical_features"] or not v["features"]):
+        raise ValueError(
+            "cluster_algorithm 'kprototypes' clusters numeric and categorical features together: "
+            "var cluster_categorical_features and var cluster_features must both be non-empty "
+            f"(got {list(v['categorical_features'])} and {list(v['features'])}); "
+            "use kmeans for numeric features only"
+        )
+    out["gmm_covariance_type"] = _choice("cluster_gmm_covariance_type", s.gmm_covariance_type,
+                                         GMM_COVARIANCE_TYPES)
+    out["gmm_n_init"] = _int("cluster_gmm_n_init", s.gmm_n_init, 1)
+    out["kprototypes_gamma"] = (None if s.kprototypes_gamma is None else
+                                _real("cluster_kprototypes_gamma", s.kprototypes_gamma, 0.0, strict=True))
+    out["birch_threshold"] = _real("cluster_birch_threshold", s.birch_threshold, 0.0, strict=True)
+    out["hdbscan_min_cluster_size"] = (None if s.hdbscan_min_cluster_size is None else _int(
+        "cluster_hdbscan_min_cluster_size", s.hdbscan_min_cluster_size, 2, nullable=True))
+    out["hdbscan_min_samples"] = (None if s.hdbscan_min_samples is None else _int(
+        "cluster_hdbscan_min_samples", s.hdbscan_min_samples, 1, nullable=True))
+    out["meanshift_bandwidth"] = (None if s.meanshift_bandwidth is None else
+                                  _real("cluster_meanshift_bandwidth", s.meanshift_bandwidth, 0.0, strict=True))
+    q = s.meanshift_quantile
+    if not _is_real(q) or not 0.0 < float(q) <= 1.0:
+        raise ValueError(f"cluster_meanshift_quantile must be a number in (0, 1], got {q!r}")
+    out["meanshift_quantile"] = float(q)
+    out["slow_method_sample_size"] = _int("cluster_slow_method_sample_size", s.slow_method_sample_size, 3)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparisonSettings:
+    """Settings of the ``cluster_algorithm_comparison`` table (vars ``cluster_comparison_*``).
+
+    Parameters
+    ----------
+    enabled : bool
+        Var ``cluster_comparison_enabled``; ``False`` (the default: the comparison trains
+        every method, about half a minute on the demo) leaves the table empty.
+    algorithms : sequence of str or None
+        Methods to compare (var ``cluster_comparison_algorithms``). ``None``: every method
+        that applies to the configured features; ``[]``: no comparison (empty table).
+    sample_size : int
+        Customers drawn (seeded) from the clustering input; every method trains on them.
+    bootstraps : int
+        Bootstrap refits per method for the stability ARI.
+    min_cluster_share, min_tree_fidelity : float
+        The recommendation's gates (vars ``min_cluster_share``, ``min_tree_fidelity``).
+    max_noise_share : float
+        Largest share of noise a recommended method may leave unclassified.
+    """
+
+    enabled: bool = False
+    algorithms: tuple[str, ...] | None = None
+    sample_size: int = 2000
+    bootstraps: int = 2
+    min_cluster_share: float = 0.02
+    min_tree_fidelity: float = 0.8
+    max_noise_share: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"var cluster_comparison_enabled must be true or false, got {self.enabled!r}")
+        if self.algorithms is not None:
+            algos = _str_list("cluster_comparison_algorithms", self.algorithms, allow_empty=True)
+            bad = [a for a in algos if a not in ALGORITHMS]
+            if bad:
+                raise ValueError(f"var cluster_comparison_algorithms: unknown method(s) {', '.join(map(repr, bad))}; "
+                                 f"allowed: {', '.join(ALGORITHMS)}")
+            object.__setattr__(self, "algorithms", algos)
+        object.__setattr__(self, "sample_size", _int("cluster_comparison_sample_size", self.sample_size, 10))
+        object.__setattr__(self, "bootstraps", _int("cluster_comparison_bootstraps", self.bootstraps, 0))
+        for name in ("min_cluster_share", "min_tree_fidelity", "max_noise_share"):
+            value = getattr(self, name)
+            if not _is_real(value) or not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{'cluster_comparison_' if name == 'max_noise_share' else ''}{name} "
+                                 f"must be a number between 0 and 1, got {value!r}")
+            object.__setattr__(self, name, float(value))
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "ComparisonSettings":
+        """Validate a mapping of the fields above; unknown keys raise ValueError."""
+        mapping = dict(mapping or {})
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(k for k in mapping if k not in allowed)
+        if unknown:
+            raise ValueError(f"unknown comparison setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        return cls(**mapping)
+
+    def resolve(self, settings: ClusteringSettings) -> tuple[str, ...]:
+        """The methods to compare for these clustering settings (none when not enabled).
+
+        By default, those that apply to the features (with categorical features: kmeans and
+        kprototypes; without: all but kprototypes). A listed method that cannot run on the
+        features raises ValueError naming var cluster_comparison_algorithms.
+        """
+        if not self.enabled:
+            return ()
+        categorical = bool(settings.categorical_features)
+        applies = [a for a in ALGORITHMS
+                   if not (categorical and a in ALGORITHMS_NUMERIC_ONLY)
+                   and not (a == "kprototypes" and (not categorical or not settings.features))]
+        if self.algorithms is None:
+            return tuple(applies)
+        bad = [a for a in self.algorithms if a not in applies]
+        if bad:
+            why = ("numeric-only methods cannot use categorical features" if categorical
+                   else "kprototypes needs categorical and numeric features")
+            raise ValueError(f"var cluster_comparison_algorithms lists {', '.join(bad)}, which cannot run "
+                             f"on these features ({why}); methods that apply: {', '.join(applies)}")
+        return tuple(self.algorithms)
 
 
 def _is_real(x: Any) -> bool:

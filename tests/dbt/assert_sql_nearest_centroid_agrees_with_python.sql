@@ -1,6 +1,7 @@
 {#-
     Plain-SQL nearest-centroid scoring assigns every classified customer to the same
-    cluster as the Python k-means assignment, apart from exact ties (two centroids at the
+    cluster as the Python assignment (for the methods that assign by nearest centroid:
+    kmeans, agglomerative, meanshift), apart from exact ties (two centroids at the
     same distance, within floating-point noise), and leaves the unclassified unassigned.
 -#}
 with python_clusters as (
@@ -15,6 +16,15 @@ sql_clusters as (
 
 ),
 
+latest_model as (
+
+    select is_centroid_scoring_faithful
+    from {{ ref('cluster_models') }}
+    order by model_version desc
+    limit 1
+
+),
+
 validation_errors as (
 
     select
@@ -26,7 +36,9 @@ validation_errors as (
     from python_clusters
     left join sql_clusters
         on python_clusters.customer_id = sql_clusters.customer_id
-    where (
+    -- Methods that do not assign by nearest centroid get no nearest-centroid SQL.
+    cross join latest_model
+    where coalesce(latest_model.is_centroid_scoring_faithful, true) and ((
             python_clusters.segment_status = 'classified'
             and (sql_clusters.nearest_cluster_id is null
                  or (sql_clusters.nearest_cluster_id <> python_clusters.cluster_id
@@ -38,6 +50,7 @@ validation_errors as (
             and {{ '1 = 1' if var('cluster_null_strategy') == 'unclassified' else '1 = 0' }}
             and python_clusters.unclassified_reason like 'missing value%'
         )
+    )
 
 )
 

@@ -49,7 +49,8 @@ def test_planted_clusters_are_recovered(four_blobs):
     assert a["customer_id"].tolist() == sorted(frame["customer_id"])
     assert list(a.columns) == ["customer_id", "cluster_id", "cluster_name", "distance_to_centroid",
                                "margin_to_second_centroid", "tree_cluster_id", "segment_status",
-                               "unclassified_reason"]
+                               "unclassified_reason", "cluster_probability"]
+    assert a["cluster_probability"].isna().all()  # only gmm gives a probability
     assert str(a["cluster_id"].dtype) == "Int64" and str(a["tree_cluster_id"].dtype) == "Int64"
     # ids 1..k by size descending
     sizes = a["cluster_id"].value_counts()

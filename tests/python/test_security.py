@@ -145,6 +145,13 @@ def hostile_registry(folder: Path, orders_csv: Path, customers_csv: Path) -> dic
             "rfm_recency_method": DROP, "rfm_frequency_method": copy, "rfm_monetary_method": DROP,
             "rfm_recency_edges_days": [30, copy], "rfm_frequency_edges": [DROP], "rfm_monetary_edges": copy,
             "demo_data": DROP,
+            "cluster_algorithm": copy, "cluster_gmm_covariance_type": DROP, "cluster_gmm_n_init": copy,
+            "cluster_kprototypes_gamma": DROP, "cluster_birch_threshold": copy,
+            "cluster_hdbscan_min_cluster_size": DROP, "cluster_hdbscan_min_samples": copy,
+            "cluster_meanshift_bandwidth": DROP, "cluster_meanshift_quantile": copy,
+            "cluster_slow_method_sample_size": DROP, "cluster_comparison_enabled": copy,
+            "cluster_comparison_algorithms": [DROP], "cluster_comparison_sample_size": copy,
+            "cluster_comparison_bootstraps": DROP, "cluster_comparison_max_noise_share": copy,
         }.items()},
     }
 

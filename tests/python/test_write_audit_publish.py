@@ -34,7 +34,7 @@ PUBLISHED_TABLES = {
     "cluster_preprocessing", "customer_segments_snapshot", "segment_size_history", "segment_transitions",
     "segment_profiles", "segment_cards", "data_quality_report", "published_build",
     "clv_models", "customer_predictions", "metricflow_time_spine", "int_customers_clv_inputs",
-    "int_customers_clustering_input",
+    "int_customers_clustering_input", "cluster_algorithm_comparison",
 }
 # A retrain (other k-means settings): a new registry row, new clusters, new history rows.
 RETRAIN = {"cluster_n_init": 12}
