@@ -496,7 +496,7 @@ class ComparisonSettings:
             object.__setattr__(self, name, float(value))
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "ComparisonSettings":
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ComparisonSettings:
         """Validate a mapping of the fields above; unknown keys raise ValueError."""
         mapping = dict(mapping or {})
         allowed = [f.name for f in dataclasses.fields(cls)]
