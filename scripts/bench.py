@@ -13,7 +13,8 @@ Steps, each in its own subprocess so its wall time and peak RSS are its own:
 2. dbt's fixed overhead: ``dbt parse --no-partial-parse`` (full parse of this project) and
    ``dbt ls`` (start-up plus reading the parsed manifest), on the same vars.
 3. ``dbt build`` (in the target path parsed in step 2, so dbt's partial parsing applies
-   as in every build after a user's first; with --skip-overhead it parses in full) (every seed, model - SQL and Python -, snapshot, data test and unit test)
+   as in every build after a user's first; with --skip-overhead it parses in full) (every
+   seed, model - SQL and Python -, snapshot, data test and unit test)
    into a fresh DuckDB file and target path under ``<cache-dir>/<size>/run/``, configured
    only through vars: ``orders_input.file`` and ``customers_input.file`` point at the
    Parquet files. Peak RSS comes from ``wait4`` on the dbt process; per-node timings from
@@ -281,7 +282,8 @@ def report(r: dict) -> str:
         bl = r["baseline"]
         steps = ", ".join(f"{k} {v:.1f}" for k, v in bl["steps"].items())
         lines += [
-            f"{'baseline: notebook':<24} {bl['seconds']:>9.1f} {bl['cpu_seconds']:>9.1f} {_gib(bl['peak_rss_bytes']):>11}",
+            f"{'baseline: notebook':<24} {bl['seconds']:>9.1f} {bl['cpu_seconds']:>9.1f} "
+            f"{_gib(bl['peak_rss_bytes']):>11}",
             f"ratio ours/baseline: {r['ratio']:.2f}   (baseline steps, s: {steps})",
         ]
     elif r.get("baseline_failed"):
@@ -339,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     result: dict = {"size": size, "threads": a.threads, "machine": machine(),
-                    "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "load_before": load_average(), "env": extra_env,
                     "baseline_memory_gib": a.baseline_memory_gib}
 

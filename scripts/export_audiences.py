@@ -19,7 +19,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from segmentation.exports import SEGMENTATION_COLUMNS, export_audiences  # noqa: E402
+from segmentation.exports import SEGMENTATION_COLUMNS, export_audiences
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from segmentation.exports import MART_TABLES, export_marts  # noqa: E402
+from segmentation.exports import MART_TABLES, export_marts
 
 
 def main(argv: list[str] | None = None) -> int:

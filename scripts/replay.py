@@ -32,8 +32,9 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import yaml
 
@@ -237,7 +238,8 @@ def _check_history_dates(run: Callable[..., Any], dates: Sequence[dt.date], step
     wanted = ", ".join(f"'{as_of_date.isoformat()}'" for as_of_date in dates)
     query = ("select count(distinct as_of_date) as found from {{ ref('segment_size_history') }} "
              f"where cast(as_of_date as {{{{ dbt.type_string() }}}}) in ({wanted})")
-    result = run("checking the history", ["show", "--inline", query, "--output", "json", "--log-level", "none"], step_vars)
+    result = run("checking the history",
+                 ["show", "--inline", query, "--output", "json", "--log-level", "none"], step_vars)
     found = int(result.result.results[0].agate_table.rows[0][0])
     if found != len(dates):
         raise DbtStepError(f"segment_size_history holds {found} of the {len(dates)} replayed as-of dates: "

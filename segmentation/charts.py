@@ -963,7 +963,8 @@ def clv_holdout_figure(frequency: np.ndarray, expected: np.ndarray, actual: np.n
         fig = Figure(figsize=(7.5, 4.2))
         ax = fig.subplots()
         ax.plot(means.index, means["actual"], marker="o", color="#37474f", label="actual")
-        ax.plot(means.index, means["expected"], marker="s", linestyle="--", color=CUSTOMER_COLOUR, label="expected (model)")
+        ax.plot(means.index, means["expected"], marker="s", linestyle="--", color=CUSTOMER_COLOUR,
+                label="expected (model)")
         ax.set_xticks(means.index, [f"{i}+" if i == max_frequency else str(i) for i in means.index])
         ax.set_xlabel("repeat purchase days before the as-of date")
         ax.set_ylabel("mean purchase days in the holdout")

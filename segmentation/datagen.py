@@ -305,7 +305,9 @@ def _build_customers(
     """Materialise the (small) customer table, including each customer's order count."""
     D = window_days
     width = customer_id_width(customers)
-    h = lambda salt: _rand("i", seed, salt)  # noqa: E731
+    def h(salt):
+        return _rand("i", seed, salt)
+
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cust_raw AS
@@ -392,8 +394,10 @@ def _orders_sorted_query(
     """All order rows (purchases, refunds, dirty rows) in chronological order, without ids."""
     D = window_days
     end_sec = D * 86400  # exclusive upper bound, seconds from start_date 00:00:00
-    start_epoch = int(dt.datetime.combine(start, dt.time()).replace(tzinfo=dt.timezone.utc).timestamp())
-    ho = lambda salt: _rand("i, k", seed, salt)  # noqa: E731
+    start_epoch = int(dt.datetime.combine(start, dt.time()).replace(tzinfo=dt.UTC).timestamp())
+    def ho(salt):
+        return _rand("i, k", seed, salt)
+
     # refund probability per completed purchase so that refund rows are ~REFUND_RATE of all rows
     p_refund = REFUND_RATE / (1.0 - REFUND_RATE) / (1.0 - CANCEL_RATE)
     dirty_sql = ""

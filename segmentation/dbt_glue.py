@@ -282,7 +282,7 @@ def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode:
     fingerprint = prepared[1]
     if previous is not None and previous.get("fingerprint") == fingerprint:
         return empty_like
-    trained_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     with python_thread_limit():
         result = train_segmentation(frame, settings,
                                     previous=previous if same_method == "previous" else same_method,

@@ -37,7 +37,8 @@ class SessionPythonJobHelper:
         spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
         name = self.parsed_model.get("unique_id", "python model")
         namespace = {"spark": spark, "__name__": f"dbt_python_model.{self.parsed_model.get('name', 'model')}"}
-        exec(compile(compiled_code, f"<{name}>", "exec"), namespace)  # noqa: S102 - dbt's own compiled model
+        # dbt's own compiled model
+        exec(compile(compiled_code, f"<{name}>", "exec"), namespace)
         return None
 
 

@@ -5,8 +5,6 @@ that need other data or other seeds build a copy of the project in a temporary d
 """
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "python"))
 
-from dbt_harness import PROJECT_DIR, DbtProject  # noqa: E402
+from dbt_harness import PROJECT_DIR, DbtProject
 
 
 @pytest.fixture(scope="session")

@@ -37,11 +37,11 @@ customers_ranked as (
     select
         customers.*,
         row_number() over (
-            partition by customer_id
-            order by signup_date, source_row_fingerprint
+            partition by customers.customer_id
+            order by customers.signup_date, customers.source_row_fingerprint
         ) as copy_number
     from customers
-    where customer_id is not null
+    where customers.customer_id is not null
 
 ),
 

@@ -64,7 +64,7 @@ as_of_dates as (
         max(segment_size_history.as_of_date) as previous_as_of_date
     from current_as_of_date
     inner join segment_size_history
-        on segment_size_history.as_of_date < current_as_of_date.as_of_date
+        on current_as_of_date.as_of_date > segment_size_history.as_of_date
     group by 1
 
 ),

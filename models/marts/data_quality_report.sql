@@ -54,7 +54,7 @@ customer_input_rows as (
         count(distinct coalesce({{ relation }}.customer_id_as_given, {{ relation }}.customer_id)) as id_forms
     from {{ relation }}
     where {{ relation }}.customer_id in (
-        select customer_id from {{ relation }} where customer_id_as_given is not null
+        select given.customer_id from {{ relation }} as given where given.customer_id_as_given is not null
     )
     group by 1
 
@@ -107,39 +107,39 @@ order_checks as (
     union all
 
     select
-        'cancelled_orders',
-        'orders',
-        'Order flagged cancelled (status or id prefix) with a non-negative amount',
-        'Kept: counted in cancellation_count; adds nothing to monetary (never paid).',
-        count(*),
-        count(distinct customer_id),
-        sum(order_amount)
+        'cancelled_orders' as check_name,
+        'orders' as checked_input,
+        'Order flagged cancelled (status or id prefix) with a non-negative amount' as description,
+        'Kept: counted in cancellation_count; adds nothing to monetary (never paid).' as treatment,
+        count(*) as rows_affected,
+        count(distinct customer_id) as customers_affected,
+        sum(order_amount) as amount_affected
     from orders
     where order_kind = 'cancelled'
 
     union all
 
     select
-        'zero_amount_orders',
-        'orders',
-        'Order whose lines sum to exactly zero and is not flagged cancelled',
-        'Kept but not counted as a purchase (frequency) and adds nothing to monetary.',
-        count(*),
-        count(distinct customer_id),
-        sum(order_amount)
+        'zero_amount_orders' as check_name,
+        'orders' as checked_input,
+        'Order whose lines sum to exactly zero and is not flagged cancelled' as description,
+        'Kept but not counted as a purchase (frequency) and adds nothing to monetary.' as treatment,
+        count(*) as rows_affected,
+        count(distinct customer_id) as customers_affected,
+        sum(order_amount) as amount_affected
     from orders
     where order_kind = 'zero_amount'
 
     union all
 
     select
-        'negative_net_monetary',
-        'customers',
-        'Customer whose refunds exceed their purchases',
-        'Kept: monetary is negative (the true net); scored like any other value.',
-        count(*),
-        count(*),
-        sum(monetary)
+        'negative_net_monetary' as check_name,
+        'customers' as checked_input,
+        'Customer whose refunds exceed their purchases' as description,
+        'Kept: monetary is negative (the true net); scored like any other value.' as treatment,
+        count(*) as rows_affected,
+        count(*) as customers_affected,
+        sum(monetary) as amount_affected
     from customer_features
     where monetary < 0
 
@@ -161,26 +161,26 @@ customer_checks as (
     union all
 
     select
-        'duplicate_customer_rows',
-        'customers',
-        'Extra rows for a customer id already seen in the customers input',
-        'Collapsed to one row per customer (earliest signup date, then a stable row hash).',
-        coalesce(sum(input_rows - 1), 0),
-        count(*),
-        cast(null as {{ dbt.type_numeric() }})
+        'duplicate_customer_rows' as check_name,
+        'customers' as checked_input,
+        'Extra rows for a customer id already seen in the customers input' as description,
+        'Collapsed to one row per customer (earliest signup date, then a stable row hash).' as treatment,
+        coalesce(sum(input_rows - 1), 0) as rows_affected,
+        count(*) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customer_input_rows
     where input_rows > 1
 
     union all
 
     select
-        'customers_only_in_orders',
-        'customers',
-        'Customer id found in orders but not in the customers input',
-        'Included with null demographics (is_in_customers_input = false).',
-        count(*),
-        count(*),
-        cast(null as {{ dbt.type_numeric() }})
+        'customers_only_in_orders' as check_name,
+        'customers' as checked_input,
+        'Customer id found in orders but not in the customers input' as description,
+        'Included with null demographics (is_in_customers_input = false).' as treatment,
+        count(*) as rows_affected,
+        count(*) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customers
     where is_in_orders_input and not is_in_customers_input and exclusion_reason is null
         and {{ 'true' if input_settings('customers')['enabled'] else 'false' }}
@@ -188,91 +188,91 @@ customer_checks as (
     union all
 
     select
-        'only_orders_after_as_of_date',
-        'customers',
-        'Customer known only from orders dated after the as-of date',
-        'Left out of this as-of date: not yet a customer then.',
-        count(*),
-        count(*),
-        cast(null as {{ dbt.type_numeric() }})
+        'only_orders_after_as_of_date' as check_name,
+        'customers' as checked_input,
+        'Customer known only from orders dated after the as-of date' as description,
+        'Left out of this as-of date: not yet a customer then.' as treatment,
+        count(*) as rows_affected,
+        count(*) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customers
     where exclusion_reason = 'only_orders_after_as_of_date'
 
     union all
 
     select
-        'signed_up_after_as_of_date',
-        'customers',
-        'Customer who signed up after the as-of date and had no earlier order',
-        'Left out of this as-of date: not yet a customer then.',
-        count(*),
-        count(*),
-        cast(null as {{ dbt.type_numeric() }})
+        'signed_up_after_as_of_date' as check_name,
+        'customers' as checked_input,
+        'Customer who signed up after the as-of date and had no earlier order' as description,
+        'Left out of this as-of date: not yet a customer then.' as treatment,
+        count(*) as rows_affected,
+        count(*) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customers
     where exclusion_reason = 'signed_up_after_as_of_date'
 
     union all
 
     select
-        'customer_ids_merged_in_orders',
-        'customers',
-        'Customer id written two ways in the orders input (12.0 and 12) that normalise to one',
-        'Merged into one customer (orders_input.normalize_ids); each extra form counted here. Set normalize_ids: false to keep them apart.',
-        coalesce(sum(id_forms - 1), 0),
-        count(*),
-        cast(null as {{ dbt.type_numeric() }})
+        'customer_ids_merged_in_orders' as check_name,
+        'customers' as checked_input,
+        'Customer id written two ways in the orders input (12.0 and 12) that normalise to one' as description,
+        'Merged into one customer (orders_input.normalize_ids); each extra form counted here. Set normalize_ids: false to keep them apart.' as treatment,
+        coalesce(sum(id_forms - 1), 0) as rows_affected,
+        count(*) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from orders_merged_ids
     where id_forms > 1
 
     union all
 
     select
-        'customer_ids_merged_in_customers_input',
-        'customers',
-        'Customer id written two ways in the customers input (12.0 and 12) that normalise to one',
-        'Merged into one customer (customers_input.normalize_ids); each extra form counted here. Set normalize_ids: false to keep them apart.',
-        coalesce(sum(id_forms - 1), 0),
-        count(*),
-        cast(null as {{ dbt.type_numeric() }})
+        'customer_ids_merged_in_customers_input' as check_name,
+        'customers' as checked_input,
+        'Customer id written two ways in the customers input (12.0 and 12) that normalise to one' as description,
+        'Merged into one customer (customers_input.normalize_ids); each extra form counted here. Set normalize_ids: false to keep them apart.' as treatment,
+        coalesce(sum(id_forms - 1), 0) as rows_affected,
+        count(*) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customers_merged_ids
     where id_forms > 1
 
     union all
 
     select
-        'unreadable_birth_date',
-        'customers',
-        'birth_date given but not a readable date (set customers_input.date_format)',
-        'Kept with birth_date and age null; the cluster reason says "unreadable age".',
-        count(*),
-        count(distinct customer_id),
-        cast(null as {{ dbt.type_numeric() }})
+        'unreadable_birth_date' as check_name,
+        'customers' as checked_input,
+        'birth_date given but not a readable date (set customers_input.date_format)' as description,
+        'Kept with birth_date and age null; the cluster reason says "unreadable age".' as treatment,
+        count(*) as rows_affected,
+        count(distinct customer_id) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customers_input
     where unreadable_birth_date_text is not null
 
     union all
 
     select
-        'unreadable_signup_date',
-        'customers',
-        'signup_date given but not a readable date (set customers_input.date_format)',
-        'Kept with signup_date null (tenure from the first order); the cluster reason says "unreadable tenure_days" when tenure is then missing.',
-        count(*),
-        count(distinct customer_id),
-        cast(null as {{ dbt.type_numeric() }})
+        'unreadable_signup_date' as check_name,
+        'customers' as checked_input,
+        'signup_date given but not a readable date (set customers_input.date_format)' as description,
+        'Kept with signup_date null (tenure from the first order); the cluster reason says "unreadable tenure_days" when tenure is then missing.' as treatment,
+        count(*) as rows_affected,
+        count(distinct customer_id) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customers_input
     where unreadable_signup_date_text is not null
 
     union all
 
     select
-        'implausible_age',
-        'customers',
-        'Age (given or from birth date) below 0 or above 120 at the as-of date',
-        'Age set to null; the customer is kept.',
-        count(*),
-        count(*),
-        cast(null as {{ dbt.type_numeric() }})
+        'implausible_age' as check_name,
+        'customers' as checked_input,
+        'Age (given or from birth date) below 0 or above 120 at the as-of date' as description,
+        'Age set to null; the customer is kept.' as treatment,
+        count(*) as rows_affected,
+        count(*) as customers_affected,
+        cast(null as {{ dbt.type_numeric() }}) as amount_affected
     from customer_features
     where age is null and birth_date is not null
 

@@ -3,4 +3,5 @@ from segmentation.dbt_glue import model_result, registry_table, relation_frame
 
 
 def model(dbt, session):
-    return model_result(registry_table(relation_frame(dbt.ref("cluster_models"), via_arrow=False), "preprocessing"), session)
+    registry = relation_frame(dbt.ref("cluster_models"), via_arrow=False)
+    return model_result(registry_table(registry, "preprocessing"), session)

@@ -50,7 +50,7 @@ class TimeThresholds:
     long_standing_min_days: float = 365.0
 
     @classmethod
-    def from_settings(cls, settings) -> "TimeThresholds":
+    def from_settings(cls, settings) -> TimeThresholds:
         return cls(settings.recent_max_days, settings.lapsed_min_days, settings.new_max_days,
                    settings.long_standing_min_days)
 

@@ -440,7 +440,7 @@ def train_segmentation(
     settings = _coerce_settings(settings)
     prev = _parse_row(previous, "previous") if previous is not None else None
     if trained_at is None:
-        trained_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        trained_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     elif not isinstance(trained_at, str):
         raise ValueError(f"trained_at must be a string or None, got {trained_at!r}")
 

@@ -239,7 +239,7 @@ class ClusteringSettings:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "ClusteringSettings":
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ClusteringSettings:
         """Validate a mapping (e.g. JSON-decoded dbt vars) and fill defaults.
 
         Parameters
@@ -310,7 +310,8 @@ def _validated(s: ClusteringSettings) -> dict[str, Any]:
     overlap = sorted(set(v["features"]) & set(v["categorical_features"]))
     if overlap:
         raise ValueError(
-            f"{_label('features')} and {_label('categorical_features')} must be disjoint, got both: {', '.join(overlap)}"
+            f"{_label('features')} and {_label('categorical_features')} must be disjoint, "
+            f"got both: {', '.join(overlap)}"
         )
     if "customer_id" in v["features"] or "customer_id" in v["categorical_features"]:
         raise ValueError("customer_id is the key column and cannot be a feature")
@@ -495,7 +496,7 @@ class ComparisonSettings:
             object.__setattr__(self, name, float(value))
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "ComparisonSettings":
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ComparisonSettings:
         """Validate a mapping of the fields above; unknown keys raise ValueError."""
         mapping = dict(mapping or {})
         allowed = [f.name for f in dataclasses.fields(cls)]

@@ -6,13 +6,21 @@ from typing import Any
 
 import pandas as pd
 
-from segmentation.clv.model import REGISTRY_COLUMNS, REGISTRY_DTYPES, FitDidNotConverge, check_inputs, fingerprint, fit_status, registry_row, \
-    score_customers
+from segmentation.clv.model import (
+    REGISTRY_COLUMNS,
+    REGISTRY_DTYPES,
+    FitDidNotConverge,
+    check_inputs,
+    fingerprint,
+    fit_status,
+    registry_row,
+    score_customers,
+)
 from segmentation.clv.settings import ClvSettings
+from segmentation.dbt_glue import latest_registry_row, python_thread_limit
 
 NOT_CONVERGED = ("no CLV model: the fit did not converge on these inputs, even at var "
                  "clv_fallback_penalizer_coef; raise that var or clv_penalizer_coef")
-from segmentation.dbt_glue import latest_registry_row, python_thread_limit
 
 
 def clv_settings(settings_json: str) -> ClvSettings:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import hashlib
+import io
 import json
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -246,7 +247,7 @@ def registry_row(data: pd.DataFrame, settings: ClvSettings, previous: Mapping[st
     """A new registry row: the fit, its version (previous + 1), id and fingerprint."""
     version = 1 if previous is None else int(previous["model_version"]) + 1
     digest = fingerprint(data, settings)
-    trained_at = trained_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    trained_at = trained_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     row = {"model_version": version, "model_id": f"clv-v{version}-{digest[:12]}",
            "trained_at": trained_at, "fingerprint": digest, "as_of_date": as_of_date,
            **fit_models(data, settings)}

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 CLV_MODES = ("train", "score")
 PURCHASE_MODELS = ("bgnbd", "pareto_nbd")
@@ -41,7 +42,7 @@ class ClvSettings:
         return TIME_UNITS[self.time_unit]
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> "ClvSettings":
+    def from_mapping(cls, raw: Mapping[str, Any]) -> ClvSettings:
         """Check every value; raise ``ValueError`` naming the var of a bad one.
 
         Parameters

@@ -18,10 +18,11 @@ sql_clusters as (
 
 latest_model as (
 
-    select is_centroid_scoring_faithful
-    from {{ ref('cluster_models') }}
-    order by model_version desc
-    limit 1
+    select cluster_models.is_centroid_scoring_faithful
+    from {{ ref('cluster_models') }} as cluster_models
+    where cluster_models.model_version = (
+        select max(all_models.model_version) from {{ ref('cluster_models') }} as all_models
+    )
 
 ),
 

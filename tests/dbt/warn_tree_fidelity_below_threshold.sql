@@ -6,9 +6,11 @@
 -#}
 with latest_model as (
 
-    select model_version, tree_fidelity
-    from {{ ref('cluster_models') }}
-    where model_version = (select max(model_version) from {{ ref('cluster_models') }})
+    select cluster_models.model_version, cluster_models.tree_fidelity
+    from {{ ref('cluster_models') }} as cluster_models
+    where cluster_models.model_version = (
+        select max(all_models.model_version) from {{ ref('cluster_models') }} as all_models
+    )
 
 ),
 

@@ -30,7 +30,7 @@ class DbtProject:
     env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def copy_of(cls, source: Path, destination: Path) -> "DbtProject":
+    def copy_of(cls, source: Path, destination: Path) -> DbtProject:
         destination.mkdir(parents=True)
         for name in _COPIED:
             path = source / name

@@ -13,7 +13,7 @@ from pathlib import Path
 from dbt_harness import PROJECT_DIR, DbtProject
 
 PACKAGE = "customer_segmentation"
-_SITES: dict[str, "DocsSite"] = {}
+_SITES: dict[str, DocsSite] = {}
 
 
 @dataclass

@@ -84,7 +84,8 @@ def test_figures_match_the_built_database_and_the_generated_data(smoke):
     with duckdb.connect(str(database), read_only=True) as con:
         input_customers = con.sql(
             f"select count(distinct customer_id) from read_parquet('{data['customers_path']}')").fetchone()[0]
-        checked = con.sql("select count(*) from main_build.int_order_lines_checked").fetchone()[0]  # intermediate: build schema
+        # an intermediate model: in the build schema
+        checked = con.sql("select count(*) from main_build.int_order_lines_checked").fetchone()[0]
         segments = con.sql("select count(*), count(distinct customer_id) from customer_segments").fetchone()
     assert data["customers_rows"] == 10_000 and input_customers == 10_000
     # Every order row of the file is one checked line (kept or excluded with a reason).

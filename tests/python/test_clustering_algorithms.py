@@ -208,7 +208,8 @@ def test_comparison_settings_name_the_var():
 
 def test_comparison_on_spheres_and_moons():
     frame, _ = spheres(n=600, seed=2)
-    table = compare_algorithms(frame, ClusteringSettings.from_mapping(FAST), ComparisonSettings(enabled=True, sample_size=500, bootstraps=2))
+    table = compare_algorithms(frame, ClusteringSettings.from_mapping(FAST),
+                               ComparisonSettings(enabled=True, sample_size=500, bootstraps=2))
     assert list(table.columns) == list(COMPARISON_COLUMNS)
     assert table["algorithm"].tolist() == NUMERIC
     assert (table["k"] == 3).all() and (table["n_sample"] == 500).all()
@@ -223,7 +224,8 @@ def test_comparison_on_spheres_and_moons():
     X, _ = make_moons(n_samples=600, noise=0.05, random_state=1)
     moons = pd.DataFrame({"customer_id": [f"m{i}" for i in range(600)], "f1": X[:, 0], "f2": X[:, 1]})
     settings = ClusteringSettings.from_mapping({**FAST, "features": ["f1", "f2"], "clip_quantiles": None})
-    table = compare_algorithms(moons, settings, ComparisonSettings(enabled=True, algorithms=("kmeans", "hdbscan"), bootstraps=0))
+    table = compare_algorithms(moons, settings,
+                               ComparisonSettings(enabled=True, algorithms=("kmeans", "hdbscan"), bootstraps=0))
     assert table["algorithm"].tolist() == ["kmeans", "hdbscan"]
     assert table["stability_ari"].isna().all() and table["notes"].str.contains("bootstraps").all()
 

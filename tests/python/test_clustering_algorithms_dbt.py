@@ -6,6 +6,7 @@ The first build is a full build (published: read from ``main``); the partial reb
 from __future__ import annotations
 
 import pandas as pd
+
 from dbt_harness import BUILD_SCHEMA
 
 NUMERIC_METHODS = ["kmeans", "gmm", "agglomerative", "birch", "hdbscan", "meanshift"]

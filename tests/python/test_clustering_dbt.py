@@ -52,15 +52,18 @@ def test_registry_reuse_retrain_and_score_mode(project_copy):
     project_copy.dbt("build", "--select", "cluster_models+", "--exclude-resource-type", "unit_test",
                      expect_success=True)
     assert project_copy.scalar("select count(*) from cluster_models", schema=BUILD_SCHEMA) == 1
-    pd.testing.assert_frame_equal(first, project_copy.query("select * from customer_clusters order by customer_id", schema=BUILD_SCHEMA))
+    pd.testing.assert_frame_equal(
+        first, project_copy.query("select * from customer_clusters order by customer_id", schema=BUILD_SCHEMA))
 
     # A different k: a new model version, with its clusters matched to the previous ones.
     project_copy.dbt("build", "--select", "cluster_models+", "--exclude-resource-type", "unit_test",
                      vars={"n_clusters": 4}, expect_success=True)
-    registry = project_copy.query("select model_version, k, k_selection_reason from cluster_models order by 1", schema=BUILD_SCHEMA)
+    registry = project_copy.query("select model_version, k, k_selection_reason from cluster_models order by 1",
+                                  schema=BUILD_SCHEMA)
     assert list(registry["model_version"]) == [1, 2] and registry.loc[1, "k"] == 4
     assert "n_clusters" in registry.loc[1, "k_selection_reason"]
-    lineage = project_copy.query("select status, count(*) as n from cluster_lineage group by 1", schema=BUILD_SCHEMA).set_index("status")["n"]
+    lineage = project_copy.query("select status, count(*) as n from cluster_lineage group by 1",
+                                 schema=BUILD_SCHEMA).set_index("status")["n"]
     assert lineage.get("new", 0) >= 1 and lineage.get("matched", 0) >= 1
 
     # Score mode at an earlier as-of date: no retrain, every customer scored by version 2.

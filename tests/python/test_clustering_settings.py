@@ -37,20 +37,23 @@ def test_defaults_match_the_documented_values():
         ({"null_strategy": "drop"},
          "null_strategy (var cluster_null_strategy) must be one of 'impute_median', 'unclassified', got 'drop'"),
         ({"k_min": 1}, "k_min (var cluster_k_min) must be an integer >= 2, got 1"),
-        ({"k_min": 5, "k_max": 4}, "k_max (var cluster_k_max) must be an integer >= k_min (var cluster_k_min) (5), got 4"),
+        ({"k_min": 5, "k_max": 4},
+         "k_max (var cluster_k_max) must be an integer >= k_min (var cluster_k_min) (5), got 4"),
         ({"n_init": True}, "n_init (var cluster_n_init) must be an integer >= 1, got True"),
         ({"clip_quantiles": [0.9, 0.1]},
-         "clip_quantiles (var cluster_clip_quantiles) must be null or a pair [lower, upper] with 0 <= lower < upper <= 1, "
-         "got [0.9, 0.1]"),
+         "clip_quantiles (var cluster_clip_quantiles) must be null or a pair [lower, upper] "
+         "with 0 <= lower < upper <= 1, got [0.9, 0.1]"),
         ({"categorical_weight": 0},
          "categorical_weight (var cluster_categorical_weight) must be a finite number > 0, got 0"),
         ({"stability_bootstraps": -1}, "stability_bootstraps must be an integer >= 0, got -1"),
         ({"features": "monetary"}, "features (var cluster_features) must be a list of column names, got 'monetary'"),
         ({"features": ["a", "a"]}, "features (var cluster_features) must not repeat a column, got 'a' twice"),
         ({"features": ["a"], "categorical_features": ["a"]},
-         "features (var cluster_features) and categorical_features (var cluster_categorical_features) must be disjoint, got both: a"),
+         "features (var cluster_features) and categorical_features (var cluster_categorical_features) "
+         "must be disjoint, got both: a"),
         ({"features": ["a"], "log_features": ["b"]},
-         "log_features (var cluster_log_features) must be a subset of features (var cluster_features), got 'b'; features are: a"),
+         "log_features (var cluster_log_features) must be a subset of features (var cluster_features), "
+         "got 'b'; features are: a"),
         ({"min_relative_spread": -0.1},
          "min_relative_spread (var cluster_min_relative_spread) must be a finite number >= 0, got -0.1"),
         ({"recent_max_days": 200, "lapsed_min_days": 100},
@@ -59,7 +62,8 @@ def test_defaults_match_the_documented_values():
         ({"match_min_overlap": 1.5},
          "match_min_overlap (var cluster_match_min_overlap) must be a number > 0 and <= 1, got 1.5"),
         ({"features": [], "categorical_features": []},
-         "features (var cluster_features) and categorical_features (var cluster_categorical_features) are both empty; at least one feature is required"),
+         "features (var cluster_features) and categorical_features (var cluster_categorical_features) "
+         "are both empty; at least one feature is required"),
     ],
 )
 def test_out_of_range_values_name_key_value_and_allowed(mapping, message):

@@ -83,7 +83,9 @@ def test_outputs_are_identical_on_rerun_and_under_row_shuffling(four_blobs):
         pd.testing.assert_frame_equal(other.assignments, first.assignments)
         for name in ("k_selection", "centroids", "rules", "lineage", "preprocessing"):
             pd.testing.assert_frame_equal(getattr(other, name), getattr(first, name))
-        strip = lambda row: {k: v for k, v in row.items() if k != "trained_at"}  # noqa: E731
+        def strip(row):
+            return {k: v for k, v in row.items() if k != "trained_at"}
+
         assert strip(other.registry_row) == strip(first.registry_row)
 
 

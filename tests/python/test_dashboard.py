@@ -8,6 +8,7 @@ A screenshot is taken (SEGMENTATION_SCREENSHOT_DIR=dir keeps it).
 from __future__ import annotations
 
 import html
+import importlib.util
 import os
 import re
 import shutil
@@ -104,9 +105,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served_dashboard(demo_history_build):
-    try:
-        import streamlit  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("streamlit") is None:
         if os.environ.get("SEGMENTATION_REQUIRE_DASHBOARD") == "1":
             pytest.fail("streamlit is not installed; `make test` installs dashboards/requirements.txt")
         pytest.skip("streamlit is not installed (make dashboard-install)")

@@ -204,7 +204,8 @@ def test_dirty_row_counts_match_the_constant(dirty):
     counts = dg.DIRTY_ROW_COUNTS
     assert _scalar(f"select count(*) from {o} where customer_id is null") == counts["empty_customer_id"]
     assert _scalar(f"select count(*) - count(distinct order_id) from {o}") == counts["duplicate_rows"]
-    assert _scalar(f"select count(*) - (select count(*) from (select distinct * from {o})) from {o}") == counts["duplicate_rows"]
+    distinct_rows = f"select count(*) from (select distinct * from {o})"
+    assert _scalar(f"select count(*) - ({distinct_rows}) from {o}") == counts["duplicate_rows"]
     future = _sql(f"select ordered_at, customer_id from {o} where ordered_at >= date '{END + dt.timedelta(days=1)}'")
     assert len(future) == counts["future_dated"]
     assert future[0][0] == dg.future_timestamp(END) == dt.datetime(2031, 1, 1, 12)
@@ -220,8 +221,10 @@ def test_dirty_row_counts_match_the_constant(dirty):
     assert ",  C0000007 ," in Path(dirty["orders_path"]).read_text()
     info = dirty["dirty_rows"]
     assert info["counts"] == counts
-    assert _scalar(f"select count(*) from {o} where customer_id = '{info['future_customer_id']}' and ordered_at = '2031-01-01 12:00:00'") == 1
-    assert _scalar(f"select count(*) from {o} where customer_id = '{info['zero_amount_customer_id']}' and amount = 0") == 1
+    assert _scalar(f"select count(*) from {o} where customer_id = '{info['future_customer_id']}' "
+                   "and ordered_at = '2031-01-01 12:00:00'") == 1
+    assert _scalar(f"select count(*) from {o} where customer_id = '{info['zero_amount_customer_id']}' "
+                   "and amount = 0") == 1
 
 
 def test_clean_file_has_none_of_the_dirty_patterns(clean):
@@ -248,7 +251,8 @@ def test_every_non_dirty_order_has_a_customer(dirty):
     non_dirty = f"""select * from {_o(dirty)} where customer_id is not null
                     and customer_id = trim(customer_id)
                     and customer_id not in ({", ".join(f"'{x}'" for x in dg.orphan_customer_ids(N_CUSTOMERS))})"""
-    missing = _scalar(f"select count(*) from ({non_dirty}) where customer_id not in (select customer_id from {_c(dirty)})")
+    missing = _scalar(f"select count(*) from ({non_dirty}) "
+                      f"where customer_id not in (select customer_id from {_c(dirty)})")
     assert missing == 0
     assert _scalar(f"select count(*) from ({non_dirty})") == dirty["orders_rows"] - (
         dg.DIRTY_ROW_COUNTS["empty_customer_id"] + dg.DIRTY_ROW_COUNTS["orphan_customer"]
@@ -257,7 +261,8 @@ def test_every_non_dirty_order_has_a_customer(dirty):
 
 def test_customers_without_orders_exist(dirty, clean):
     for r in (dirty, clean):
-        no_orders = _scalar(f"select count(*) from {_c(r)} where customer_id not in (select trim(customer_id) from {_o(r)} where customer_id is not null)")
+        no_orders = _scalar(f"select count(*) from {_c(r)} where customer_id not in "
+                            f"(select trim(customer_id) from {_o(r)} where customer_id is not null)")
         assert 0.05 * N_CUSTOMERS < no_orders < 0.15 * N_CUSTOMERS
     # ... and they are exactly the never_ordered persona
     rows = _sql(f"""select persona, count(o.customer_id) > 0 as has_orders, count(distinct c.customer_id)
@@ -326,7 +331,8 @@ def persona_stats(clean):
                    max(n) as max_orders, min(n) as min_orders
             from {_c(clean)} c
             left join p using (customer_id)
-            left join (select customer_id, max(ordered_at) as last_at, count(*) n from p group by 1) l using (customer_id)
+            left join (select customer_id, max(ordered_at) as last_at, count(*) n from p group by 1) l
+                using (customer_id)
             group by 1"""
     )
     names = ["customers", "orders_per_customer", "mean_amount", "median_recency", "mean_age",

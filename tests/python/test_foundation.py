@@ -114,7 +114,8 @@ def _csv(value):
 
 
 @pytest.mark.parametrize("column,value,expected", [
-    ("monetary", "1; drop table customer_features", 'value "1; drop table customer_features" for the numeric column monetary is not a number'),
+    ("monetary", "1; drop table customer_features",
+     'value "1; drop table customer_features" for the numeric column monetary is not a number'),
     ("monetray", "100", 'unknown column "monetray"'),
 ])
 def test_invalid_business_rule_fails_the_build_with_a_clear_message(project_copy, column, value, expected):

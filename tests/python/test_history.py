@@ -11,7 +11,6 @@ import importlib.util
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from dbt_harness import PROJECT_DIR, DbtProject, _environment, _release_duckdb
@@ -128,7 +127,8 @@ def test_snapshot_keeps_every_state_dated_by_as_of_date(tiny_history):
     assert [tuple(row) for row in rows.itertuples(index=False)] == expected
     names = tiny_history.query("select cluster_id, cluster_model_version, cluster_name from customer_segments_snapshot")
     classified = names[names["cluster_id"].notna()]
-    assert classified["cluster_name"].notna().all() and names.loc[names["cluster_id"].isna(), "cluster_name"].isna().all()
+    assert classified["cluster_name"].notna().all()
+    assert names.loc[names["cluster_id"].isna(), "cluster_name"].isna().all()
     assert (classified.groupby(["cluster_id", "cluster_model_version"])["cluster_name"].nunique() == 1).all()
 
 
@@ -175,7 +175,8 @@ def test_transitions_count_who_moved_where_and_why(tiny_history):
         from segment_transitions order by 1, 3, 4, 5, has_orders_since_previous""")
     transitions = transitions.astype(object).where(transitions.notna(), None)
     assert set(zip(transitions["as_of_date"], transitions["previous"])) == {(D2, D1), (D3, D2)}
-    business = transitions[transitions["segmentation_type"] == "business"].drop(columns=["previous", "segmentation_type"])
+    business = transitions[transitions["segmentation_type"] == "business"].drop(
+        columns=["previous", "segmentation_type"])
     assert [tuple(row) for row in business.itertuples(index=False)] == [
         (D2, "Loyal", "Loyal", "stayed", None, 1),                         # A
         (D2, "Loyal", "Occasional", "moved", "time", 1),                   # B stopped buying: no order since D1
@@ -203,18 +204,22 @@ def test_transitions_count_who_moved_where_and_why(tiny_history):
     # only A bought between the dates: the one customer with has_orders_since_previous
     own = tiny_history.query("""select cast(as_of_date as varchar) as as_of_date, sum(customers) as customers
                                 from segment_transitions where has_orders_since_previous
-                                and segmentation_type = 'rfm' and from_segment <> 'new customer' group by 1 order by 1""")
+                                and segmentation_type = 'rfm' and from_segment <> 'new customer'
+                                group by 1 order by 1""")
     assert [tuple(row) for row in own.itertuples(index=False)] == [(D2, 1), (D3, 1)]
     # RFM: nobody but A bought, so every RFM move is time passing (recency crossing an edge).
     rfm_moves = transitions[(transitions["segmentation_type"] == "rfm") & (transitions["transition_type"] == "moved")]
-    assert [tuple(row) for row in rfm_moves[["as_of_date", "from_segment", "to_segment", "move_cause"]].itertuples(index=False)] \
+    moves = rfm_moves[["as_of_date", "from_segment", "to_segment", "move_cause"]]
+    assert [tuple(row) for row in moves.itertuples(index=False)] \
         == [(D2, "Potential Loyalists", "Need Attention", "time"), (D2, "Promising", "About to Sleep", "time"),
             (D3, "About to Sleep", "Hibernating", "time"), (D3, "Loyal Customers", "At Risk", "time"),
             (D3, "Need Attention", "At Risk", "time"), (D3, "Potential Loyalists", "Need Attention", "time")]
     # Sankey consistency: what leaves a segment at D2 is its size at D1.
-    out_of = transitions[transitions["as_of_date"] == D2].groupby(["segmentation_type", "from_segment"])["customers"].sum()
+    out_of = transitions[transitions["as_of_date"] == D2].groupby(
+        ["segmentation_type", "from_segment"])["customers"].sum()
     sizes = tiny_history.query(f"""select segmentation_type, segment, customers from segment_size_history
-                                   where as_of_date = '{D1}'""").set_index(["segmentation_type", "segment"])["customers"]
+                                   where as_of_date = '{D1}'""").set_index(
+        ["segmentation_type", "segment"])["customers"]
     assert out_of.drop(index="new customer", level=1).sort_index().to_dict() == sizes.sort_index().to_dict()
 
 
@@ -275,7 +280,8 @@ def test_drift_tests_warn_when_a_segment_doubles_and_stay_quiet_without_drift(pr
         assert {name: statuses[name] for name in DRIFT_TESTS} == dict.fromkeys(DRIFT_TESTS, "pass")
         assert business_out_of_bounds() == {}
     assert project_copy.scalar("select count(*) from segment_size_history") == \
-        project_copy.scalar("select count(*) from (select distinct segmentation_type, segment from segment_size_history)")
+        project_copy.scalar("select count(*) from "
+                            "(select distinct segmentation_type, segment from segment_size_history)")
 
     # A day later with no new data: every customer keeps their segments, quiet.
     statuses = build("2025-03-02", orders)
@@ -289,7 +295,8 @@ def test_drift_tests_warn_when_a_segment_doubles_and_stay_quiet_without_drift(pr
     drift = CHANGE_TESTS[:3] + ("segment_size_history_share_within_bounds",)
     assert {name: statuses[name] for name in drift} == dict.fromkeys(drift, "warn")
     assert business_out_of_bounds() == {"One-time buyer": pytest.approx(0.4)}
-    change = project_copy.query(f"""select segment, previous_share, share from {audit}.segment_size_history_share_change_below_max
+    change = project_copy.query(f"""select segment, previous_share, share
+                                    from {audit}.segment_size_history_share_change_below_max
                                     where segmentation_type = 'business' order by segment""")
     assert list(change["segment"]) == ["Never purchased", "One-time buyer"]
     assert list(change["previous_share"]) == pytest.approx([0.3, 0.2])
@@ -357,7 +364,8 @@ def test_replay_fills_the_history_month_by_month_with_one_model(project_copy, tm
         finally:
             _release_duckdb()
     assert outcome["dates"] == dates and len(outcome["step_seconds"]) == 3
-    history_dates = project_copy.query("select distinct cast(as_of_date as varchar) as d from segment_size_history order by 1")
+    history_dates = project_copy.query(
+        "select distinct cast(as_of_date as varchar) as d from segment_size_history order by 1")
     assert list(history_dates["d"]) == ["2025-06-01", "2025-07-01", "2025-08-01"]
     # One model, trained at the last date, scored every month: no move is a retrain - each is
     # the customer's own orders (behaviour) or time passing (time).

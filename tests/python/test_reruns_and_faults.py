@@ -10,16 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 import yaml
 
-from dbt_harness import wait_for_log, PROJECT_DIR, DbtProject
+from dbt_harness import PROJECT_DIR, DbtProject, wait_for_log
 
 # Columns that record when something ran, not what it computed: the only exceptions.
 NOT_COMPARED = {"cluster_models": ["trained_at"], "clv_models": ["trained_at"],

@@ -7,14 +7,12 @@ of two outcomes - a clear error naming the problem, or the documented treatment 
 from __future__ import annotations
 
 import csv
-from decimal import Decimal
 import hashlib
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -277,7 +275,8 @@ HOSTILE = "'; drop table customer_features; --"
 
 
 def test_hostile_column_mapping_and_feature_name(scratch):
-    project, result = build_case(scratch, "hostile_mapping", base_customers(), base_orders(), select=("+customer_segments",))
+    project, result = build_case(scratch, "hostile_mapping", base_customers(), base_orders(),
+                                 select=("+customer_segments",))
     assert result.success
     orders_file = str(scratch / "hostile_mapping" / "orders.csv")
     bad = project.dbt("build", "--select", "stg_orders", vars={"orders_input": {
@@ -299,7 +298,8 @@ def test_hostile_column_mapping_and_feature_name(scratch):
     ({"rfm_bins": 4}, "var rfm_recency_edges_days must be a list of rfm_bins - 1 = 3 increasing numbers"),
     ({"rfm_recency_edges_days": [30, 20, 180, 365]}, "var rfm_recency_edges_days must be strictly increasing"),
     ({"rfm_frequency_method": "ranks"}, 'var rfm_frequency_method must be one of quantiles, edges, got: "ranks"'),
-    ({"cluster_log_features": ["gross_revenue"]}, "var cluster_log_features must list features of cluster_features; not one: [\"gross_revenue\"]"),
+    ({"cluster_log_features": ["gross_revenue"]},
+     "var cluster_log_features must list features of cluster_features; not one: [\"gross_revenue\"]"),
     ({"as_of_date": "31/12/2025"}, "as_of_date must be a date written YYYY-MM-DD"),
     ({"n_cluster": 3}, "Unknown var(s): n_cluster"),
     ({"clustering_mode": "predict"}, 'var clustering_mode must be one of train, score, got: "predict"'),
@@ -489,7 +489,8 @@ def test_latin1_file_and_european_number_format(scratch):
     assert [Decimal(str(a)) for a in amounts["amount"]] == [Decimal("12.5"), Decimal("1234.56"), Decimal("-3.1")]
     cities = project.query("select customer_id, city, monetary from customer_features order by 1")
     assert cities["city"].tolist() == ["Köln", "München"]
-    assert [Decimal(str(m)).quantize(Decimal("0.01")) for m in cities["monetary"]] == [Decimal("1247.06"), Decimal("-3.10")]
+    monetary = [Decimal(str(m)).quantize(Decimal("0.01")) for m in cities["monetary"]]
+    assert monetary == [Decimal("1247.06"), Decimal("-3.10")]
 
 
 def test_mixed_line_endings_read_with_a_reader_option(scratch):

@@ -8,12 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import yaml
 import pytest
+import yaml
 
 from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, DbtProject
-from test_robustness import (CUSTOMER_COLUMNS, ORDER_COLUMNS, base_customers, base_orders,
-                             write_csv)
+from test_robustness import CUSTOMER_COLUMNS, ORDER_COLUMNS, base_customers, base_orders, write_csv
 
 DROP = 'x"; drop table customer_features; --'
 DROP_SINGLE = "x'; drop table customer_features; --"
@@ -116,7 +115,9 @@ def hostile_registry(folder: Path, orders_csv: Path, customers_csv: Path) -> dic
         "age_band_edges": ([18, copy], "own", "var age_band_edges must be a list of ascending integers"),
         # feature names are quoted identifiers: the clustering input has no such column
         "cluster_features": ([DROP], "own", f"The clustering feature '{DROP}' (var cluster_features"),
-        "cluster_categorical_features": ([copy], "own", f"The clustering feature '{copy}' (var cluster_features / cluster_categorical_features)"),
+        "cluster_categorical_features": ([copy], "own",
+                                         f"The clustering feature '{copy}' "
+                                         "(var cluster_features / cluster_categorical_features)"),
         "cluster_optional_features": ([DROP], "own", "var cluster_optional_features must list features"),
         "cluster_log_features": ([copy], "own", "var cluster_log_features must list features"),
         # checked by the CLV macro clv_horizons when the project is parsed
@@ -193,11 +194,13 @@ def test_hostile_text_values_are_data(tmp_path_factory):
     # the only new file is the database the build wrote
     assert files_under(folder) - {project.database} == files and not (folder / "f.csv").exists()
     assert project.scalar("select rfm_segment from customer_segments where customer_id = 'K99'") == DROP
-    assert project.query("select segment from segment_cards where segmentation_type = 'rfm'")["segment"].eq(DROP).sum() == 1
+    rfm_cards = project.query("select segment from segment_cards where segmentation_type = 'rfm'")
+    assert rfm_cards["segment"].eq(DROP).sum() == 1
     # the hostile status is one of cancelled_statuses: that line is flagged cancelled, as data
     assert project.scalar("select is_flagged_cancelled from int_order_lines_checked where order_id = 'X9999'") is True
     # the hostile date_format reads no date: every given date is counted, none is lost
-    assert project.scalar("select rows_affected from data_quality_report where check_name = 'unreadable_birth_date'") == 12
+    assert project.scalar(
+        "select rows_affected from data_quality_report where check_name = 'unreadable_birth_date'") == 12
     assert project.scalar("select count(*) from customer_features") == 13
 
 

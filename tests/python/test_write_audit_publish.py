@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dbt_harness import wait_for_log, BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA, DbtProject
+from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA, DbtProject, wait_for_log
 
 BUILD = ("build", "--exclude-resource-type", "unit_test")
 # Columns that name the build or the wall-clock time, not its data.
@@ -45,7 +45,8 @@ RETRAIN = {"cluster_n_init": 12}
 FAILING_TEST = {"drift_test_severity": "error", "segment_max_share": 0.05, "as_of_date": "2026-11-30"}
 
 
-def table_checksums(database: Path, schema: str = PUBLISHED_SCHEMA, without_run_columns: bool = False) -> dict[str, str]:
+def table_checksums(database: Path, schema: str = PUBLISHED_SCHEMA,
+                    without_run_columns: bool = False) -> dict[str, str]:
     """sha256 of every table of ``schema``, rows in a fixed order (all columns).
 
     ``without_run_columns`` compares two different builds: it leaves out the columns that
@@ -157,11 +158,17 @@ def test_a_failing_error_test_publishes_nothing_and_leaves_no_state_behind(publi
 # --- guards before work ----------------------------------------------------------------------
 
 GUARDS = {
-    "as-of date before the history": ({"as_of_date": "2026-06-01"}, "var as_of_date: the customer_segments history already holds the as-of date 2026-10-31"),
-    "orders table missing": ({"orders_input": {"table": "no_such_orders"}}, "var orders_input.table: there is no table"),
-    "orders file missing": ({"orders_input": {"file": "/nonexistent/orders.csv"}}, "var orders_input.file: no file matches"),
-    "customers file missing": ({"customers_input": {"file": "missing_customers.csv"}}, "var customers_input.file: no file matches"),
-    "clustering file missing": ({"clustering_input": {"file": "missing_survey.csv"}}, "var clustering_input.file: no file matches"),
+    "as-of date before the history": (
+        {"as_of_date": "2026-06-01"},
+        "var as_of_date: the customer_segments history already holds the as-of date 2026-10-31"),
+    "orders table missing": (
+        {"orders_input": {"table": "no_such_orders"}}, "var orders_input.table: there is no table"),
+    "orders file missing": (
+        {"orders_input": {"file": "/nonexistent/orders.csv"}}, "var orders_input.file: no file matches"),
+    "customers file missing": (
+        {"customers_input": {"file": "missing_customers.csv"}}, "var customers_input.file: no file matches"),
+    "clustering file missing": (
+        {"clustering_input": {"file": "missing_survey.csv"}}, "var clustering_input.file: no file matches"),
     "unknown var": ({"n_cluster": 3}, "Unknown var(s): n_cluster"),
 }
 
@@ -265,7 +272,8 @@ while True:
                     (select max(model_version) from cluster_models) as latest_model,
                     (select max(cluster_model_version) from customer_segments) as segments_model,
                     (select sum(customers) from segment_size_history
-                     where segmentation_type = 'rfm' and as_of_date = (select max(as_of_date) from segment_size_history)) as history_customers
+                     where segmentation_type = 'rfm'
+                       and as_of_date = (select max(as_of_date) from segment_size_history)) as history_customers
             ''').fetchone()
             names = ["builds", "build_id", "build_as_of", "segment_dates", "segments_as_of", "segment_rows",
                      "profile_customers", "cluster_rows", "clustered", "clusters_assigned", "latest_model",
