@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -150,7 +151,15 @@ def as_text(values: pd.Series) -> pd.Series:
 
 def build_frame(columns: dict[str, Any], schema: str) -> pd.DataFrame:
     """Build an output frame with exactly the columns and dtypes of ``schema``."""
-    spec = SCHEMAS[schema]
+    return frame_from_spec(columns, SCHEMAS[schema])
+
+
+def frame_from_spec(columns: Mapping[str, Any], spec: Mapping[str, str]) -> pd.DataFrame:
+    """A frame with exactly the columns of ``spec`` (name -> dtype), in its order.
+
+    Missing values become ``None`` in ``str`` columns, ``<NA>`` in ``Int64`` and NaN in
+    float columns.
+    """
     out = {}
     for name, dtype in spec.items():
         values = columns[name]

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ._common import frame_from_spec
 from .algorithms import NEEDS_K
 from .inputs import prepare_input
 from .pipeline import train_segmentation
@@ -189,21 +190,8 @@ def compare_algorithms(frame: pd.DataFrame, settings: ClusteringSettings | Mappi
             if a in NEEDS_K and shared_k is None and k_asked is not None:
                 shared_k = (k_asked, rows[-1]["k_selection_reason"])
         _recommend(rows, comparison)
-    out = {}
-    for name, dtype in COMPARISON_COLUMNS.items():
-        values = [r[name] for r in rows]
-        if dtype == "str":
-            ser = pd.Series(values, dtype=object)
-            out[name] = ser.where(ser.notna(), None).astype("str")
-        elif dtype == "Int64":
-            out[name] = pd.array(values, dtype="Int64")
-        elif dtype == "bool":
-            out[name] = np.asarray(values, dtype=bool)
-        elif dtype == "int64":
-            out[name] = np.asarray(values, dtype=np.int64)
-        else:
-            out[name] = pd.array(values, dtype="Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    return pd.DataFrame(out)
+    return frame_from_spec({name: [r[name] for r in rows] for name in COMPARISON_COLUMNS},
+                           COMPARISON_COLUMNS)
 
 
 def comparison_from_registry_row(frame: pd.DataFrame, row: Mapping,
