@@ -27,7 +27,7 @@
         {%- set given = var(edges_var, none) -%}
         {%- set bins = rfm_bins() -%}
         {%- if not execute and given is iterable and given is not string and given is not mapping
-               and given | reject('number') | list | length > 0 -%}
+               and (given | reject('number') | list | length > 0 or given | select('boolean') | list | length > 0) -%}
             {{ return({'method': 'quantiles', 'edges': [], 'var': edges_var}) }}
         {%- endif -%}
         {%- if given is string or given is not iterable or given is mapping
