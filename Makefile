@@ -28,8 +28,11 @@ run: $(STAMP)
 	$(BIN)/python scripts/render_charts.py
 	$(BIN)/python scripts/export_marts.py
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), one test file per process at a time
+# (--dist loadfile keeps each file's shared builds, such as the one Spark build, in one process).
+TEST_WORKERS ?= 2
 test: $(STAMP) chromium $(DASHBOARD_STAMP) spark
-	SEGMENTATION_REQUIRE_CHROMIUM=1 SEGMENTATION_REQUIRE_DASHBOARD=1 SEGMENTATION_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests/python $(PYTEST_ARGS)
+	SEGMENTATION_REQUIRE_CHROMIUM=1 SEGMENTATION_REQUIRE_DASHBOARD=1 SEGMENTATION_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests/python -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/render_charts.py
