@@ -17,7 +17,15 @@ of each build (`cluster_models.trained_at`, `clv_models.trained_at`,
 `published_build.build_id` / `build_started_at`); the snapshot, which Spark without Delta
 does not run (its fallback int_customer_segment_states, published in its place, is checked
 against DuckDB's published snapshot instead); Spark writes the partition column
-`as_of_date` of the history tables last, so columns are compared by name.
+`as_of_date` of the history tables last, so columns are compared by name; Spark scores
+customer_clusters in SQL (cluster_assignments_sql, distances rounded to 1e-9) where DuckDB
+scores in Python, so `customer_segments.cluster_distance` / `cluster_margin` are equal
+within an absolute 2e-9.
+
+After the comparison, the shared build is reused (no second full build): `--full-refresh`
+of the incremental models, then a `dbt run --select` of the clustering and CLV models with
+sample sizes below the demo's input (every customer scored once, SQL scoring equal to the
+Python rule, each Python model collecting only its sample), then a failed build.
 """
 from __future__ import annotations
 
