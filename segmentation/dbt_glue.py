@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,14 @@ CLUSTERING_MODES = ("train", "score")
 #: (another dbt thread may run SQL on the same cores), and the work is small matrix products
 #: on at most training_sample_size rows; "default" leaves the libraries' own choice.
 PYTHON_THREADS_ENV = "SEGMENTATION_PYTHON_THREADS"
+#: Spark only: every collection into the driver's pandas made by this module, as
+#: ``(model, what, rows)`` in the order they happened: the dbt Python model that asked
+#: (empty outside one), the function (``relation_frame``, ``training_frame``,
+#: ``schema_example``) and the rows collected. The tests read it to prove that no Python
+#: model collects more than its bounded sample; the module never resets it.
+SPARK_COLLECTED: list[tuple[str, str, int]] = []
+#: Module name prefix of a model's code run by segmentation.spark_session_submit.
+_MODEL_MODULE_PREFIX = "dbt_python_model."
 
 
 def python_thread_limit() -> contextlib.AbstractContextManager:
@@ -62,7 +71,7 @@ def relation_frame(relation: Any, via_arrow: bool = True) -> pd.DataFrame:
     ``relation.df()``). Spark: ``toPandas()``.
     """
     if is_spark(relation):
-        return relation.toPandas()
+        return _collect(relation, "relation_frame")
     return relation.to_arrow_table().to_pandas() if via_arrow else relation.df()
 
 
@@ -108,10 +117,28 @@ def training_frame(relation: Any, sample_size: int, random_state: int,
 
     n_customers = relation.count()
     if n_customers <= sample_size:
-        return relation.toPandas(), n_customers
+        return _collect(relation, "training_frame"), n_customers
     order = F.xxhash64(F.col(id_column).cast("string"), F.lit(int(random_state)))
     sample = relation.orderBy(order, F.col(id_column).cast("string")).limit(sample_size)
-    return sample.toPandas(), n_customers
+    return _collect(sample, "training_frame"), n_customers
+
+
+def _collect(frame: Any, what: str) -> pd.DataFrame:
+    """``frame.toPandas()`` (Spark), recorded in :data:`SPARK_COLLECTED`."""
+    collected = frame.toPandas()
+    SPARK_COLLECTED.append((_calling_model(), what, len(collected)))
+    return collected
+
+
+def _calling_model() -> str:
+    """The dbt Python model whose code is on the call stack ('' outside one)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith(_MODEL_MODULE_PREFIX):
+            return name[len(_MODEL_MODULE_PREFIX):]
+        frame = frame.f_back
+    return ""
 
 
 def query_frame(session: Any, sql: str) -> pd.DataFrame:
@@ -144,7 +171,7 @@ def score_every_customer(relation: Any, session: Any, score: Callable[[pd.DataFr
     """
     if not is_spark(relation):
         return model_result(score(relation_frame(relation)), session, arrow=arrow)
-    example = score(relation.limit(1).toPandas())
+    example = score(_collect(relation.limit(1), "schema_example"))
     schema = spark_frame(session, example).schema
     columns = list(example.columns)
 
@@ -305,6 +332,124 @@ def assign_customers(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFram
         assignments = score_customers(frame, latest)
     assignments.insert(1, "model_version", int(latest["model_version"]))
     return assignments
+
+
+#: Reason of a customer the Python rule would classify but the SQL nearest-centroid scoring
+#: gave no cluster (a feature SQL could not compute); kept, never dropped.
+NO_SQL_CLUSTER_REASON = "no nearest centroid in SQL scoring (cluster_assignments_sql)"
+
+
+def scores_in_sql(session: Any, registry: pd.DataFrame) -> bool:
+    """True when customer_clusters takes its clusters from the SQL scoring (Spark only).
+
+    On Spark, every customer is scored in SQL (cluster_assignments_sql: the stored
+    preprocessing, centroids and tree rules, written for the target by macros) when the
+    latest model assigns by nearest centroid (``is_centroid_scoring_faithful``: kmeans,
+    agglomerative, meanshift). The other methods (noise, probabilities: dbscan, hdbscan,
+    gmm, birch, kprototypes) and a build that trained no model are scored by the Python
+    rule, partition by partition (:func:`score_every_customer`). DuckDB: always Python.
+    """
+    if not is_spark(session):
+        return False
+    latest = latest_registry_row(registry)
+    if latest is None:
+        return False
+    params = json.loads(latest["params_json"])
+    faithful = latest.get("is_centroid_scoring_faithful")
+    return params.get("status") == "ok" and (faithful is None or bool(faithful))
+
+
+def sql_scored_assignments(relation: Any, sql_scores: Any, registry: pd.DataFrame) -> Any:
+    """customer_clusters on Spark from the SQL scoring of the latest stored model.
+
+    Every customer of ``relation`` (the clustering input) once, with the columns and types
+    of :func:`assign_customers`: the cluster and distances of ``sql_scores``
+    (cluster_assignments_sql: nearest stored centroid, tree rules as CASE), the cluster's
+    stored name, and the Python rule's status: with var cluster_null_strategy
+    ``unclassified`` a customer with a missing or non-finite used numeric feature is
+    unclassified with the reason ``missing value in: <features, alphabetical>``; a customer
+    the rule classifies but SQL gives no centroid is unclassified with
+    :data:`NO_SQL_CLUSTER_REASON`. ``cluster_probability`` is null (these methods have
+    none). Distances are SQL's, rounded to 1e-9 (see score_nearest_centroid). Built with
+    Spark's DataFrame API on the model's own relations: no SQL text is written here.
+
+    Parameters
+    ----------
+    relation : Spark DataFrame, the clustering input (one row per customer)
+    sql_scores : Spark DataFrame, cluster_assignments_sql
+    registry : pandas.DataFrame, cluster_models (see :func:`scores_in_sql`)
+    """
+    import operator
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    latest = latest_registry_row(registry)
+    params = json.loads(latest["params_json"])
+    pre = params["preprocessing"]
+    numeric = sorted(str(p["feature"]) for p in pre["numeric"])
+
+    def missing(name: str):
+        value = F.col(name).cast("double")
+        return value.isNull() | F.isnan(value) | (F.abs(value) == F.lit(float("inf")))
+
+    if pre["null_strategy"] == "unclassified" and numeric:
+        any_missing = reduce(operator.or_, [missing(name) for name in numeric])
+        missing_reason = F.concat(F.lit("missing value in: "),
+                                  F.concat_ws(", ", *[F.when(missing(name), F.lit(name)) for name in numeric]))
+    else:
+        any_missing, missing_reason = F.lit(False), F.lit(None).cast("string")
+    names = F.create_map(*[item for cluster in params["clusters"]
+                           for item in (F.lit(int(cluster["cluster_id"])), F.lit(str(cluster["name"])))])
+    scores = sql_scores.select(
+        F.col("customer_id").cast("string").alias("customer_id"),
+        F.col("nearest_cluster_id").cast("bigint").alias("sql_cluster_id"),
+        F.col("distance_to_centroid").cast("double").alias("sql_distance"),
+        F.col("distance_to_second").cast("double").alias("sql_second"),
+        F.col("tree_cluster_id").cast("bigint").alias("sql_tree_cluster_id"))
+    customers = relation.select(F.col("customer_id").cast("string").alias("customer_id"), *numeric)
+    joined = customers.join(scores, on="customer_id", how="left")
+    classified = ~any_missing & F.col("sql_cluster_id").isNotNull()
+
+    def when_classified(column):
+        return F.when(classified, column)
+
+    return joined.select(
+        F.col("customer_id"),
+        F.lit(int(latest["model_version"])).cast("bigint").alias("model_version"),
+        when_classified(F.col("sql_cluster_id")).alias("cluster_id"),
+        when_classified(names[F.col("sql_cluster_id")]).cast("string").alias("cluster_name"),
+        when_classified(F.col("sql_distance")).alias("distance_to_centroid"),
+        when_classified(F.col("sql_second") - F.col("sql_distance")).alias("margin_to_second_centroid"),
+        when_classified(F.col("sql_tree_cluster_id")).alias("tree_cluster_id"),
+        F.when(classified, F.lit("classified")).otherwise(F.lit("unclassified")).alias("segment_status"),
+        F.when(classified, F.lit(None).cast("string"))
+        .when(any_missing, missing_reason)
+        .otherwise(F.lit(NO_SQL_CLUSTER_REASON)).alias("unclassified_reason"),
+        F.lit(None).cast("double").alias("cluster_probability"),
+    )
+
+
+def comparison_input(relation: Any, registry: pd.DataFrame, comparison_json: str) -> pd.DataFrame:
+    """What cluster_algorithm_comparison trains on: the input (DuckDB) or its bounded sample.
+
+    DuckDB: the whole input (:func:`relation_frame`; the comparison draws its own seeded
+    sample of var cluster_comparison_sample_size). Spark: nothing when the comparison is
+    off; else the first var cluster_comparison_sample_size customers in the hash order of
+    :func:`training_frame` (seed: the latest model's random_state), which the comparison
+    then takes whole - so on an input larger than the sample the two engines compare the
+    methods on different (equally seeded, reproducible) samples.
+    """
+    if not is_spark(relation):
+        return relation_frame(relation)
+    from segmentation.clustering.settings import ComparisonSettings
+
+    comparison = ComparisonSettings.from_mapping(json.loads(comparison_json))
+    latest = latest_registry_row(registry)
+    if not comparison.enabled or latest is None:
+        return _collect(relation.limit(0), "training_frame")
+    random_state = int(json.loads(latest["settings_json"]).get("random_state", 42))
+    return training_frame(relation, comparison.sample_size, random_state)[0]
 
 
 def algorithm_comparison(frame: pd.DataFrame, registry: pd.DataFrame, comparison_json: str) -> pd.DataFrame:

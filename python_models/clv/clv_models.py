@@ -2,18 +2,18 @@
 
 BG/NBD (or Pareto/NBD) for purchases and Gamma-Gamma for spend, fitted with lifetimes on
 int_customers_clv_inputs. A rebuild on unchanged inputs and fit settings adds no row;
-clv_mode: score never fits.
+clv_mode: score never fits. On Spark above var clv_training_sample_size customers only the
+hash-ordered purchasers' sample is collected; Spark counts the rest (segmentation.clv.dbt).
 """
-from segmentation.clv.dbt import clv_registry_rows, clv_settings
-from segmentation.dbt_glue import latest_registry_row, model_result, relation_frame
+from segmentation.clv.dbt import clv_models_result, clv_settings
+from segmentation.dbt_glue import latest_registry_row, relation_frame
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental", full_refresh=False)
     settings = clv_settings(dbt.config.get("clv_settings"))
-    frame = relation_frame(dbt.ref("int_customers_clv_inputs"))
     previous, empty_like = None, None
     if dbt.is_incremental:
         registry = relation_frame(session.sql(f"select * from {dbt.this}"), via_arrow=False)
         previous, empty_like = latest_registry_row(registry), registry.head(0)
-    return model_result(clv_registry_rows(frame, settings, previous, empty_like), session)
+    return clv_models_result(dbt.ref("int_customers_clv_inputs"), settings, previous, empty_like, session)

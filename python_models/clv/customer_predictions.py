@@ -1,14 +1,14 @@
 """Predicted value per customer: probability alive, expected purchases, order value, CLV.
 
 Every customer of int_customers_clv_inputs, scored with the latest clv_models fit; those
-the model cannot score have null predictions and a reason.
+the model cannot score have null predictions and a reason. On Spark above var
+clv_training_sample_size customers each partition is scored where it lies (segmentation.clv.dbt).
 """
-from segmentation.clv.dbt import clv_predictions, clv_settings
-from segmentation.dbt_glue import model_result, relation_frame
+from segmentation.clv.dbt import clv_predictions_result, clv_settings
+from segmentation.dbt_glue import relation_frame
 
 
 def model(dbt, session):
     settings = clv_settings(dbt.config.get("clv_settings"))
-    frame = relation_frame(dbt.ref("int_customers_clv_inputs"))
     registry = relation_frame(dbt.ref("clv_models"))
-    return model_result(clv_predictions(frame, registry, settings), session, arrow=True)
+    return clv_predictions_result(dbt.ref("int_customers_clv_inputs"), registry, settings, session)

@@ -1,23 +1,36 @@
 """What the dbt Python models in python_models/clv/ call (they stay thin)."""
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
 from segmentation.clv.model import (
+    INPUT_COLUMNS,
     REGISTRY_COLUMNS,
     REGISTRY_DTYPES,
     FitDidNotConverge,
     check_inputs,
+    counts_fit_status,
     fingerprint,
     fit_status,
     registry_row,
     score_customers,
 )
 from segmentation.clv.settings import ClvSettings
-from segmentation.dbt_glue import latest_registry_row, python_thread_limit
+from segmentation.dbt_glue import (
+    is_spark,
+    latest_registry_row,
+    model_result,
+    python_thread_limit,
+    relation_frame,
+    score_every_customer,
+    training_frame,
+)
 
 NOT_CONVERGED = ("no CLV model: the fit did not converge on these inputs, even at var "
                  "clv_fallback_penalizer_coef; raise that var or clv_penalizer_coef")
@@ -28,13 +41,108 @@ def clv_settings(settings_json: str) -> ClvSettings:
     return ClvSettings.from_mapping(json.loads(settings_json))
 
 
+@dataclass(frozen=True)
+class WholeInput:
+    """What Spark counted over the whole CLV input when only a sample of it was collected.
+
+    Attributes
+    ----------
+    n_customers, n_purchasers : int
+        Rows, and rows with ``has_purchases``.
+    n_repeat : int
+        Rows with ``frequency > 0`` (what :func:`fit_status` counts).
+    fingerprint : str
+        sha256 of the fit settings, the row count and the sum of every row's
+        ``xxhash64`` (same rows, same value on every run and partitioning; not the pandas
+        fingerprint of smaller inputs, so a model never matches across the two).
+    as_of_date : date or None
+        Latest ``as_of_date`` of the input.
+    """
+
+    n_customers: int
+    n_purchasers: int
+    n_repeat: int
+    fingerprint: str
+    as_of_date: Any
+
+
+def clv_input(relation: Any, settings: ClvSettings, purchasers_sample: bool = True
+              ) -> tuple[pd.DataFrame | None, WholeInput | None]:
+    """The CLV input for a model: whole (DuckDB, or Spark up to the sample size) or sampled.
+
+    DuckDB: the whole input, and None. Spark: Spark counts the input; up to var
+    clv_training_sample_size customers it is collected whole (the demo: the same frame, the
+    same fit and fingerprint as DuckDB), and None. Above, it is checked in Spark as
+    :func:`check_inputs` checks it, and only the first var clv_training_sample_size
+    purchasers in the order of ``xxhash64(customer_id, random_state)`` are collected (none
+    when ``purchasers_sample`` is false), with the :class:`WholeInput` counts.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_inputs`, on the whole Spark input.
+    """
+    if not is_spark(relation):
+        return relation_frame(relation), None
+    whole = _spark_whole_input(relation, settings)
+    if whole.n_customers <= settings.training_sample_size:
+        return relation_frame(relation), None
+    if not purchasers_sample:
+        return None, whole
+    from pyspark.sql import functions as F
+
+    purchasers = relation.filter(F.coalesce(F.col("has_purchases").cast("boolean"), F.lit(False)))
+    sample, _ = training_frame(purchasers, settings.training_sample_size, settings.random_state)
+    return sample, whole
+
+
+def _spark_whole_input(relation: Any, settings: ClvSettings) -> WholeInput:
+    from pyspark.sql import functions as F
+
+    missing = [c for c in INPUT_COLUMNS if c not in relation.columns]
+    if missing:
+        raise ValueError(f"CLV input lacks column(s) {missing}; it has {list(relation.columns)}")
+    buyer = F.coalesce(F.col("has_purchases").cast("boolean"), F.lit(False))
+    f, r, t, m = (F.col(name).cast("double") for name in ("frequency", "recency", "t", "monetary_value"))
+    bad = buyer & (f.isNull() | r.isNull() | t.isNull() | (f < 0) | (r < 0) | (r > t) | (f % 1 != 0)
+                   | ((f > 0) & ~F.coalesce(m > 0, F.lit(False))))
+    row_hash = F.xxhash64(F.col("customer_id").cast("string"), buyer, f, r, t, m).cast("decimal(38, 0)")
+    aggregates = [
+        F.count(F.lit(1)).alias("n_customers"),
+        F.count("customer_id").alias("n_ids"),
+        F.count_distinct("customer_id").alias("n_distinct_ids"),
+        F.sum(F.when(buyer, 1).otherwise(0)).alias("n_purchasers"),
+        F.sum(F.when(f > 0, 1).otherwise(0)).alias("n_repeat"),
+        F.sum(F.when(bad, 1).otherwise(0)).alias("n_bad"),
+        F.sum(row_hash).cast("string").alias("row_hash"),
+    ]
+    if "as_of_date" in relation.columns:
+        aggregates.append(F.max("as_of_date").alias("as_of_date"))
+    counts = relation.agg(*aggregates).collect()[0].asDict()
+    n_customers = int(counts["n_customers"])
+    if counts["n_ids"] != n_customers or counts["n_distinct_ids"] != n_customers:
+        raise ValueError("CLV input: customer_id must be unique and not null")
+    if counts["n_bad"]:
+        example = relation.filter(bad).limit(1).collect()[0].asDict()
+        raise ValueError(f"CLV input: {counts['n_bad']} customer(s) with impossible values, "
+                         f"for example {example}")
+    digest = hashlib.sha256(settings.fit_json().encode("utf-8"))
+    digest.update(f"spark xxhash64 sum;{n_customers};{counts['row_hash']}".encode())
+    return WholeInput(n_customers=n_customers, n_purchasers=int(counts["n_purchasers"] or 0),
+                      n_repeat=int(counts["n_repeat"] or 0), fingerprint=digest.hexdigest(),
+                      as_of_date=counts.get("as_of_date"))
+
+
 def clv_registry_rows(frame: pd.DataFrame, settings: ClvSettings, previous: dict[str, Any] | None,
-                      empty_like: pd.DataFrame | None) -> pd.DataFrame:
+                      empty_like: pd.DataFrame | None, whole: WholeInput | None = None) -> pd.DataFrame:
     """The rows to append to clv_models this build: one new fit, or none.
 
     None in score mode (which needs a stored model), none when the latest fit has the same
     fingerprint (same fit settings and inputs: the rerun reuses it), none when the input
     cannot carry a model (customer_predictions then says why).
+    With ``whole`` (:func:`clv_input` on Spark above the sample size) ``frame`` is the
+    purchasers' sample: the status, fingerprint, as-of date, ``n_customers`` and
+    ``n_purchasers`` come from Spark's counts, and ``notes_json`` says the fit saw a sample.
 
     Raises
     ------
@@ -48,18 +156,30 @@ def clv_registry_rows(frame: pd.DataFrame, settings: ClvSettings, previous: dict
                              "build once with clv_mode: train")
         return empty
     data = check_inputs(frame)
-    if fit_status(data, settings) is not None:
+    status = (fit_status(data, settings) if whole is None
+              else counts_fit_status(whole.n_purchasers, whole.n_repeat, settings))
+    if status is not None:
         return empty
-    if previous is not None and previous.get("fingerprint") == fingerprint(data, settings):
+    digest = fingerprint(data, settings) if whole is None else whole.fingerprint
+    if previous is not None and previous.get("fingerprint") == digest:
         return empty
-    as_of = frame["as_of_date"].max() if "as_of_date" in frame.columns and len(frame) else None
+    if whole is None:
+        as_of = frame["as_of_date"].max() if "as_of_date" in frame.columns and len(frame) else None
+    else:
+        as_of = whole.as_of_date
     with python_thread_limit():
         try:
-            row = registry_row(data, settings, previous, as_of_date=None if pd.isna(as_of) else pd.Timestamp(as_of))
+            row = registry_row(data, settings, previous, digest=digest,
+                               as_of_date=None if as_of is None or pd.isna(as_of) else pd.Timestamp(as_of))
         except FitDidNotConverge:
             # Documented treatment: no new fit; customer_predictions marks everyone unscored
             # with the reason instead of failing the whole build.
             return empty
+    if whole is not None:
+        row.update(n_customers=whole.n_customers, n_purchasers=whole.n_purchasers,
+                   notes_json=json.dumps([*json.loads(row["notes_json"]),
+                                          f"fitted on a hash-ordered sample of {len(data)} of "
+                                          f"{whole.n_purchasers} purchasers (var clv_training_sample_size)"]))
     new = pd.DataFrame([row], columns=list(REGISTRY_COLUMNS))
     return new.astype({name: REGISTRY_DTYPES.get(name, "float64") for name in REGISTRY_COLUMNS})
 
@@ -77,15 +197,54 @@ def clv_predictions(frame: pd.DataFrame, registry: pd.DataFrame, settings: ClvSe
     score mode the latest fit scores whatever comes in.
     """
     data = check_inputs(frame)
+    latest, reason = _scoring_model(registry, settings, lambda: fit_status(data, settings),
+                                    lambda: fingerprint(data, settings))
+    with python_thread_limit():
+        return score_customers(data, latest, settings, no_model_reason=reason)
+
+
+def _scoring_model(registry: pd.DataFrame, settings: ClvSettings, status, digest
+                   ) -> tuple[dict[str, Any] | None, str | None]:
+    """The fit that scores this input (or None) and, without one, the reason."""
     latest = latest_registry_row(registry)
     reason = None
     if settings.mode == "train":
-        reason = fit_status(data, settings)
-        if reason is None and (latest is None or latest.get("fingerprint") != fingerprint(data, settings)):
+        reason = status()
+        if reason is None and (latest is None or latest.get("fingerprint") != digest()):
             reason = NOT_CONVERGED
         if reason is not None:
             latest = None
     elif latest is None:
         reason = "no CLV model stored (clv_mode: score)"
+    return latest, reason
+
+
+def _score_batch(batch: pd.DataFrame, latest: dict[str, Any] | None, settings: ClvSettings,
+                 reason: str | None) -> pd.DataFrame:
     with python_thread_limit():
-        return score_customers(data, latest, settings, no_model_reason=reason)
+        return score_customers(check_inputs(batch), latest, settings, no_model_reason=reason)
+
+
+def clv_models_result(relation: Any, settings: ClvSettings, previous: dict[str, Any] | None,
+                      empty_like: pd.DataFrame | None, session: Any) -> Any:
+    """What the clv_models model returns: :func:`clv_registry_rows` of :func:`clv_input`."""
+    frame, whole = clv_input(relation, settings)
+    return model_result(clv_registry_rows(frame, settings, previous, empty_like, whole), session)
+
+
+def clv_predictions_result(relation: Any, registry: pd.DataFrame, settings: ClvSettings, session: Any) -> Any:
+    """What the customer_predictions model returns: every customer of ``relation`` scored.
+
+    DuckDB, and Spark up to var clv_training_sample_size customers: :func:`clv_predictions`
+    of the whole input. Spark above: nothing is collected; the fit (or the reason there is
+    none) is chosen from Spark's counts and fingerprint (:class:`WholeInput`), and each
+    partition is scored where it lies (:func:`score_every_customer`).
+    """
+    frame, whole = clv_input(relation, settings, purchasers_sample=False)
+    if whole is None:
+        return model_result(clv_predictions(frame, registry, settings), session, arrow=True)
+    latest, reason = _scoring_model(
+        registry, settings, lambda: counts_fit_status(whole.n_purchasers, whole.n_repeat, settings),
+        lambda: whole.fingerprint)
+    return score_every_customer(relation, session, partial(_score_batch, latest=latest, settings=settings,
+                                                           reason=reason))

@@ -111,11 +111,15 @@ def fingerprint(data: pd.DataFrame, settings: ClvSettings) -> str:
 
 def fit_status(data: pd.DataFrame, settings: ClvSettings) -> str | None:
     """Why no model can be fitted on this input, or None when one can."""
-    n_buyers = int(data["has_purchases"].sum())
+    return counts_fit_status(int(data["has_purchases"].sum()), int((data["frequency"] > 0).sum()), settings)
+
+
+def counts_fit_status(n_buyers: int, n_repeat: int, settings: ClvSettings) -> str | None:
+    """:func:`fit_status` from the counts alone: customers with purchases, and those with
+    ``frequency > 0`` (on Spark the engine counts them over the whole input)."""
     if n_buyers < settings.min_training_customers:
         return (f"no CLV model: {n_buyers} customer(s) with purchases, fewer than var "
                 f"clv_min_training_customers ({settings.min_training_customers})")
-    n_repeat = int((data["frequency"] > 0).sum())
     if n_repeat == 0:
         return "no CLV model: no customer bought on more than one day"
     return None
@@ -243,10 +247,15 @@ def spend_log_likelihood(params: Mapping[str, float], frequency: np.ndarray, mon
 
 
 def registry_row(data: pd.DataFrame, settings: ClvSettings, previous: Mapping[str, Any] | None,
-                 as_of_date: Any = None, trained_at: str | None = None) -> dict[str, Any]:
-    """A new registry row: the fit, its version (previous + 1), id and fingerprint."""
+                 as_of_date: Any = None, trained_at: str | None = None,
+                 digest: str | None = None) -> dict[str, Any]:
+    """A new registry row: the fit, its version (previous + 1), id and fingerprint.
+
+    ``digest``: the input's fingerprint when ``data`` is only a sample of it (Spark, see
+    segmentation.clv.dbt.clv_input); default :func:`fingerprint` of ``data``.
+    """
     version = 1 if previous is None else int(previous["model_version"]) + 1
-    digest = fingerprint(data, settings)
+    digest = digest or fingerprint(data, settings)
     trained_at = trained_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     row = {"model_version": version, "model_id": f"clv-v{version}-{digest[:12]}",
            "trained_at": trained_at, "fingerprint": digest, "as_of_date": as_of_date,

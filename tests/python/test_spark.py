@@ -17,7 +17,15 @@ of each build (`cluster_models.trained_at`, `clv_models.trained_at`,
 `published_build.build_id` / `build_started_at`); the snapshot, which Spark without Delta
 does not run (its fallback int_customer_segment_states, published in its place, is checked
 against DuckDB's published snapshot instead); Spark writes the partition column
-`as_of_date` of the history tables last, so columns are compared by name.
+`as_of_date` of the history tables last, so columns are compared by name; Spark scores
+customer_clusters in SQL (cluster_assignments_sql, distances rounded to 1e-9) where DuckDB
+scores in Python, so the distances and margins of `customer_clusters` and
+`customer_segments` are equal within an absolute 2e-9.
+
+After the comparison, the shared build is reused (no second full build): `--full-refresh`
+of the incremental models, then a `dbt run --select` of the clustering and CLV models with
+sample sizes below the demo's input (every customer scored once, SQL scoring equal to the
+Python rule, each Python model collecting only its sample), then a failed build.
 """
 from __future__ import annotations
 
@@ -46,6 +54,11 @@ SCHEMA = "segmentation"
 #: Where the Spark build writes every node (write-audit-publish); SCHEMA is the published one.
 BUILD_SCHEMA = SCHEMA + "_build"
 RELATIVE_TOLERANCE = 1e-9
+#: Spark scores customer_clusters in SQL (cluster_assignments_sql), whose distances are
+#: rounded to 1e-9; DuckDB's come from Python unrounded. Those columns: within 2e-9.
+SQL_DISTANCE_TOLERANCE = 2e-9
+ABSOLUTE_TOLERANCE_COLUMNS = {"customer_clusters": {"distance_to_centroid", "margin_to_second_centroid"},
+                              "customer_segments": {"cluster_distance", "cluster_margin"}}
 #: Columns that differ between any two builds, on any engine (wall-clock times).
 VOLATILE_COLUMNS = {"cluster_models": {"trained_at"}, "clv_models": {"trained_at"},
                     "published_build": {"build_id", "build_started_at"}}
@@ -130,11 +143,11 @@ def _rows(frame: pd.DataFrame) -> list[tuple]:
     return sorted(rows, key=_sort_key)
 
 
-def _equal(left, right) -> bool:
+def _equal(left, right, abs_tol: float = 1e-12) -> bool:
     if left is None or right is None:
         return left is None and right is None
     if isinstance(left, float) and isinstance(right, float):
-        return math.isclose(left, right, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
+        return math.isclose(left, right, rel_tol=RELATIVE_TOLERANCE, abs_tol=abs_tol)
     return left == right
 
 
@@ -150,7 +163,8 @@ def _differences(name: str, duck: pd.DataFrame, spark: pd.DataFrame) -> list[str
     problems = []
     for number, (left_row, right_row) in enumerate(zip(_rows(duck), _rows(spark))):
         for column, left, right in zip(columns, left_row, right_row):
-            if not _equal(left, right):
+            abs_tol = SQL_DISTANCE_TOLERANCE if column in ABSOLUTE_TOLERANCE_COLUMNS.get(name, ()) else 1e-12
+            if not _equal(left, right, abs_tol):
                 problems.append(f"{name}.{column} (sorted row {number}): duckdb {left!r} spark {right!r}")
         if len(problems) > 5:
             break
@@ -380,6 +394,154 @@ def test_spark_reads_orders_from_a_csv_file(spark_build, tmp_path):
         "orders_input": {"file": str(orders), "delimiter": ";", "read_options": {"skip": 1}}})
     assert not refused.success
     assert "var orders_input.read_options (skip) are DuckDB read_csv options" in spark_build.messages(refused)
+
+
+# --- dbt build --full-refresh on Spark --------------------------------------------------------
+#: The incremental models: registries and history. full_refresh is off on every one of them
+#: (a registry and a history are never rebuilt from scratch), so --full-refresh must leave
+#: their rows exactly as they were, on Spark as on DuckDB.
+INCREMENTAL_MODELS = ("cluster_models", "clv_models", "int_customer_segment_states",
+                      "segment_size_history", "segment_transitions")
+
+
+def test_spark_full_refresh_build_keeps_the_registries_and_history_exactly(spark_build):
+    before = {name: _rows(spark_frame(f"select * from {BUILD_SCHEMA}.{name}")) for name in INCREMENTAL_MODELS}
+    assert all(before[name] for name in ("cluster_models", "clv_models", "segment_size_history"))
+    started = time.monotonic()
+    result = spark_build.dbt("build", "--full-refresh", "--select", *INCREMENTAL_MODELS)
+    SPARK_TIMINGS["full_refresh"] = time.monotonic() - started
+    assert result.success, spark_build.failure_summary(result)
+    built = {str(node.node.resource_type): set() for node in result.result.results}
+    for node in result.result.results:
+        built[str(node.node.resource_type)].add(node.node.name)
+    assert built["model"] == set(INCREMENTAL_MODELS) and len(built["test"]) >= 10, built
+    assert {name: _rows(spark_frame(f"select * from {BUILD_SCHEMA}.{name}")) for name in INCREMENTAL_MODELS} == before
+
+
+# --- an input larger than the training samples, end to end ------------------------------------
+#: Sample sizes below the demo's customer counts (about 2,000 clustering inputs and CLV inputs).
+SAMPLE_VARS = {"training_sample_size": 400, "clv_training_sample_size": 500,
+               "cluster_comparison_enabled": True, "cluster_comparison_algorithms": ["kmeans"],
+               "cluster_comparison_sample_size": 300}
+SAMPLED_MODELS = ("cluster_models", "cluster_preprocessing", "cluster_centroids", "cluster_rules",
+                  "cluster_k_selection", "cluster_lineage", "cluster_assignments_sql", "customer_clusters",
+                  "cluster_algorithm_comparison", "clv_models", "customer_predictions")
+
+
+@pytest.fixture(scope="module")
+def sampled_build(spark_build):
+    """The clustering and CLV models rebuilt (`dbt run --select`, into the build schema; a
+    partial build never publishes) with sample sizes below the demo's input, and what each
+    Python model collected into the driver (dbt_glue.SPARK_COLLECTED)."""
+    from segmentation import dbt_glue
+
+    first = len(dbt_glue.SPARK_COLLECTED)
+    started = time.monotonic()
+    result = spark_build.dbt("run", "--select", *SAMPLED_MODELS, vars=SAMPLE_VARS)
+    SPARK_TIMINGS["sampled_run"] = time.monotonic() - started
+    assert result.success, spark_build.failure_summary(result)
+    return dbt_glue.SPARK_COLLECTED[first:]
+
+
+def test_spark_sampled_build_scores_every_customer_once(sampled_build):
+    counts = spark_frame(
+        f"select (select count(*) from {BUILD_SCHEMA}.int_customers_clustering_input) as inputs, "
+        f"(select count(*) from {BUILD_SCHEMA}.customer_clusters) as clustered, "
+        f"(select count(distinct customer_id) from {BUILD_SCHEMA}.customer_clusters) as clustered_ids, "
+        f"(select count(*) from {BUILD_SCHEMA}.int_customers_clv_inputs) as clv_inputs, "
+        f"(select count(*) from {BUILD_SCHEMA}.customer_predictions) as predicted, "
+        f"(select count(distinct customer_id) from {BUILD_SCHEMA}.customer_predictions) as predicted_ids, "
+        f"(select count(*) from {BUILD_SCHEMA}.int_customers_clv_inputs where has_purchases) as purchasers"
+    ).iloc[0]
+    assert counts["inputs"] == counts["clustered"] == counts["clustered_ids"] > 400
+    assert counts["clv_inputs"] == counts["predicted"] == counts["predicted_ids"] > 500
+    # The newest models were trained on the samples; the counts are Spark's, of everyone.
+    cluster = spark_frame(f"select * from {BUILD_SCHEMA}.cluster_models order by model_version desc").iloc[0]
+    assert cluster["n_customers"] == counts["inputs"] and cluster["n_training_sample"] <= 400
+    assert f"hash-ordered sample of 400 of {counts['inputs']} customers" in cluster["notes_json"]
+    clv = spark_frame(f"select * from {BUILD_SCHEMA}.clv_models order by model_version desc").iloc[0]
+    assert clv["n_customers"] == counts["clv_inputs"] and clv["n_purchasers"] == counts["purchasers"]
+    assert clv["n_training_sample"] == 500 < counts["purchasers"]
+    assert f"sample of 500 of {counts['purchasers']} purchasers" in clv["notes_json"]
+    # Every purchaser scored, partition by partition, by that fit; nobody else.
+    scored = spark_frame(f"select prediction_status, model_version, count(*) as n, "
+                         f"count(probability_alive) as with_probability from "
+                         f"{BUILD_SCHEMA}.customer_predictions group by 1, 2")
+    assert {(row.prediction_status, int(row.model_version)): (int(row.n), int(row.with_probability))
+            for row in scored.itertuples()} == {
+        ("scored", int(clv["model_version"])): (counts["purchasers"], counts["purchasers"]),
+        ("unscored", int(clv["model_version"])): (counts["clv_inputs"] - counts["purchasers"], 0)}
+    comparison = spark_frame(f"select algorithm, n_sample from {BUILD_SCHEMA}.cluster_algorithm_comparison")
+    assert list(comparison["algorithm"]) == ["kmeans"] and comparison["n_sample"][0] <= 300
+
+
+def test_spark_sql_scoring_equals_the_python_model_on_the_same_stored_model(sampled_build):
+    from functools import partial
+
+    from segmentation.dbt_glue import assign_customers, score_every_customer, scores_in_sql
+
+    spark = _spark()
+    registry = spark_frame(f"select * from {BUILD_SCHEMA}.cluster_models")
+    assert scores_in_sql(spark, registry)  # k-means: customer_clusters came from SQL
+    python = score_every_customer(spark.table(f"{BUILD_SCHEMA}.int_customers_clustering_input"), spark,
+                                  partial(assign_customers, registry=registry)).toPandas()
+    sql = spark_frame(f"select * from {BUILD_SCHEMA}.customer_clusters")
+    assert list(sql.columns) == list(python.columns) and len(sql) == len(python)
+    both = python.merge(sql, on="customer_id", suffixes=("_python", "_sql"), validate="one_to_one")
+    assert len(both) == len(python)
+    # Exact ties (margin within the SQL rounding of 1e-9) may pick either centroid.
+    untied = both[~(both["margin_to_second_centroid_python"] <= 1e-9)]
+    for column in ("model_version", "cluster_id", "cluster_name", "tree_cluster_id", "segment_status",
+                   "unclassified_reason"):
+        left = [_plain(value) for value in untied[f"{column}_python"]]
+        right = [_plain(value) for value in untied[f"{column}_sql"]]
+        assert left == right, column
+    for column in ("distance_to_centroid", "margin_to_second_centroid"):
+        left, right = untied[f"{column}_python"].astype(float), untied[f"{column}_sql"].astype(float)
+        assert ((left - right).abs().fillna(0) <= SQL_DISTANCE_TOLERANCE).all(), column
+        assert (left.isna() == right.isna()).all(), column
+    assert both["cluster_probability_sql"].isna().all() and both["cluster_probability_python"].isna().all()
+    assert (both["segment_status_python"] == "classified").sum() > 400
+
+
+def test_spark_python_models_collect_only_their_bounded_samples(sampled_build):
+    collected: dict[str, list[tuple[str, int]]] = {}
+    for model, what, rows in sampled_build:
+        collected.setdefault(model, []).append((what, rows))
+    # The samples, exactly their sizes (the inputs are larger); registries read whole (a few rows);
+    # customer_clusters collects no customer (SQL); customer_predictions one row, for its schema.
+    training = {model: [rows for what, rows in calls if what == "training_frame"]
+                for model, calls in collected.items()}
+    assert training["cluster_models"] == [400]
+    assert training["cluster_algorithm_comparison"] == [300]
+    assert training["clv_models"] == [500]
+    assert all(not rows for model, rows in training.items()
+               if model not in ("cluster_models", "cluster_algorithm_comparison", "clv_models"))
+    assert [calls for calls in collected["customer_predictions"] if calls[0] != "relation_frame"] == [
+        ("schema_example", 1)]
+    assert "customer_clusters" in collected and set(collected) >= set(
+        name for name in SAMPLED_MODELS if name != "cluster_assignments_sql")
+    registries = spark_frame(f"select (select count(*) from {BUILD_SCHEMA}.cluster_models) as clusters, "
+                             f"(select count(*) from {BUILD_SCHEMA}.clv_models) as clv").iloc[0]
+    assert all(rows <= max(registries["clusters"], registries["clv"])
+               for calls in collected.values() for what, rows in calls if what == "relation_frame")
+
+
+def test_spark_scores_in_sql_only_for_nearest_centroid_models(spark_build):
+    from segmentation.dbt_glue import scores_in_sql
+
+    spark = _spark()
+    registry = spark_frame(f"select * from {SCHEMA}.cluster_models")
+    assert scores_in_sql(spark, registry)
+    assert not scores_in_sql(spark_build.project_dir, registry)  # not Spark: Python
+    registry = registry.astype({"is_centroid_scoring_faithful": object})
+    latest = registry["model_version"] == registry["model_version"].max()
+    for faithful, status, expected in ((False, "ok", False), (None, "ok", True), (True, "no_model", False)):
+        changed = registry.copy()
+        changed.loc[latest, "is_centroid_scoring_faithful"] = faithful
+        changed.loc[latest, "params_json"] = json.dumps({**json.loads(changed.loc[latest, "params_json"].iloc[0]),
+                                                         "status": status})
+        assert scores_in_sql(spark, changed) is expected, (faithful, status)
 
 
 # --- a failed build on Spark (last: it rebuilds part of the shared build schema) -----------------
