@@ -55,7 +55,9 @@
         {%- for node in wap_nodes('input_state') -%}
             {%- set build = adapter.get_relation(node.database, node.schema, node.alias) -%}
             {%- if build is not none -%}
-                {%- do statements.append('drop table if exists ' ~ build ~ ';\n') -%}
+                {#- Through the adapter, so dbt's relation cache forgets it too (is_incremental()
+                    reads the cache: the model then builds in full). -#}
+                {%- do adapter.drop_relation(build) -%}
                 {%- do restored.append(node.alias ~ ' (dropped: rebuilt from every line)') -%}
             {%- endif -%}
         {%- endfor -%}
