@@ -58,7 +58,8 @@
 -#}
 {% macro order_lines_slice(relation) %}
     {%- set lookback = incremental_lookback_days() -%}
-    {%- if not execute or not is_incremental() -%}
+    {#- A unit test has no `this`: it tests the full build. -#}
+    {%- if not execute or relation is none or not is_incremental() -%}
         {{ return({'full': true, 'cutoff': none, 'reason': 'full build'}) }}
     {%- endif -%}
     {%- set query -%}

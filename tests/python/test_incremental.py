@@ -56,8 +56,11 @@ def write_orders(path: Path, rows) -> None:
 def features(project: DbtProject) -> dict:
     frame = project.query("select customer_id, frequency, monetary, gross_revenue, refunded_amount, recency_days, "
                           "cast(as_of_date as varchar) as as_of from customer_features order by 1", schema=BUILD_SCHEMA)
-    return {row.customer_id: (int(row.frequency), Decimal(str(row.monetary)).normalize(),
-                              Decimal(str(row.gross_revenue)).normalize(), Decimal(str(row.refunded_amount)).normalize(),
+    def money(value) -> Decimal:
+        return Decimal(str(value)).normalize()
+
+    return {row.customer_id: (int(row.frequency), money(row.monetary), money(row.gross_revenue),
+                              money(row.refunded_amount),
                               None if pd.isna(row.recency_days) else int(row.recency_days), row.as_of)
             for row in frame.itertuples()}
 
@@ -187,3 +190,87 @@ def test_an_as_of_date_in_the_past_stays_incremental_and_correct(sequence):
     # every line after 2025-01-10 (the refund line of O1 too) is listed, the id check first
     assert past["lines"] == {"after_as_of_date": 7, "missing_customer_id": 1, "exact_duplicate_row": 1}
     assert past["outcome"] == steps["past_as_of_full"]
+
+
+# --- Full and incremental builds give identical public marts (demo data) -------------------
+
+FULL_BUILD = ("build", "--exclude-resource-type", "unit_test")
+LATE_CUSTOMER_DAYS = ("2026-09-28 15:00:00", "2026-09-29 15:00:00")
+
+
+def demo_orders() -> pd.DataFrame:
+    return pd.read_csv(PROJECT_DIR / "seeds/demo/demo_orders.csv", dtype=str, keep_default_na=False)
+
+
+def appended_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The demo orders plus late lines (dated inside the window before the first build's
+    watermark 2026-09-30) and refund lines for old orders (dated in October), and the
+    customer of the first late line: one with no order dated after 2026-09-27, so its last
+    order date must become that late line's date."""
+    dated = orders[orders["ordered_at"] > "2026-09-27"]
+    earlier = orders[(orders["ordered_at"] < "2026-09-01") & (orders["status"] == "completed")]
+    # plain ids only (the demo plants ' C0000007 ' and '12.0'-style forms of some ids)
+    quiet = sorted(c for c in set(earlier["customer_id"]) - set(dated["customer_id"].str.strip())
+                   if c.startswith("C") and c.strip() == c)
+    late = pd.DataFrame({
+        "order_id": [f"LATE{n:03d}" for n in range(20)], "customer_id": quiet[:20],
+        "ordered_at": [LATE_CUSTOMER_DAYS[n % 2] for n in range(20)], "amount": "35.50", "quantity": "1",
+        "status": "completed"})
+    old = orders[(orders["ordered_at"] < "2026-03-01") & (orders["status"] == "completed")
+                 & (orders["customer_id"] != "")].drop_duplicates("order_id").head(15)
+    refunds = old.assign(ordered_at="2026-10-15 12:00:00", amount="-" + old["amount"], quantity="1",
+                         status="refunded")
+    return pd.concat([orders, late, refunds], ignore_index=True), quiet[0]
+
+
+@pytest.fixture(scope="module")
+def full_and_incremental(tmp_path_factory):
+    """A first build on the demo orders before 2026-10-01; then, on the final orders (the
+    rest of the demo plus late and refund lines), an incremental build and, from a copy of
+    the first build's database, a `--full-refresh` build."""
+    folder = tmp_path_factory.mktemp("full_and_incremental")
+    orders = demo_orders()
+    final, late_customer = appended_orders(orders)
+    orders_csv = folder / "orders.csv"
+    customers_csv = folder / "customers.csv"
+    shutil.copy(PROJECT_DIR / "seeds/demo/demo_customers.csv", customers_csv)
+    vars_ = {"orders_input": {"file": str(orders_csv)}, "customers_input": {"file": str(customers_csv)}}
+    incremental = DbtProject(PROJECT_DIR, database=folder / "incremental.duckdb", target_path=folder / "t-inc")
+    orders[orders["ordered_at"] < "2026-10-01"].to_csv(orders_csv, index=False)
+    incremental.dbt(*FULL_BUILD, vars=vars_, expect_success=True)
+    before = incremental.query("select frequency, monetary from customer_features "
+                               f"where customer_id = '{late_customer}'")
+    full = DbtProject(PROJECT_DIR, database=folder / "full.duckdb", target_path=folder / "t-full")
+    shutil.copy(incremental.database, full.database)
+    final.to_csv(orders_csv, index=False)
+    shutil.rmtree(incremental.target_path / "logs", ignore_errors=True)
+    incremental.dbt(*FULL_BUILD, vars=vars_, expect_success=True)
+    full.dbt(*FULL_BUILD, "--full-refresh", vars=vars_, expect_success=True)
+    return incremental, full, late_customer, before
+
+
+def test_full_refresh_and_incremental_builds_publish_identical_marts(full_and_incremental):
+    incremental, full, _, _ = full_and_incremental
+    assert "int_order_lines_grouped: lines from 2026-09-27 read again" in log_of(incremental)
+    incremental_sums = table_checksums(incremental.database, without_run_columns=True)
+    assert len(incremental_sums) == 23
+    assert incremental_sums == table_checksums(full.database, without_run_columns=True)
+    # the appended refunds were folded in: 15 refund lines of old orders
+    refunds = incremental.scalar("select count(*) from int_orders_aggregated where order_id in "
+                                 "(select order_id from int_order_lines_grouped where order_date = '2026-10-15' "
+                                 "and amount < 0)", schema=BUILD_SCHEMA)
+    assert refunds == 15
+
+
+def test_a_line_arriving_after_its_customers_snapshot(full_and_incremental):
+    incremental, _, customer, before = full_and_incremental
+    after = incremental.query(f"select frequency, monetary, cast(last_order_date as varchar) as last "
+                              f"from customer_features where customer_id = '{customer}'")
+    assert int(after["frequency"][0]) == int(before["frequency"][0]) + 1
+    assert Decimal(str(after["monetary"][0])) == Decimal(str(before["monetary"][0])) + Decimal("35.50")
+    assert after["last"][0] == LATE_CUSTOMER_DAYS[0][:10]
+    # The snapshot keeps what was known at 2026-09-30 (history is not rewritten); the late
+    # line shows from the next as-of date on.
+    snapshot = incremental.query(f"select cast(dbt_valid_from as date) as valid_from from customer_segments_snapshot "
+                                 f"where customer_id = '{customer}' order by 1")
+    assert str(snapshot["valid_from"][0]) == "2026-09-30"
