@@ -57,11 +57,12 @@
     Runs a query on the stored table, so only at execution.
 -#}
 {% macro order_lines_slice(relation) %}
-    {%- set lookback = incremental_lookback_days() -%}
-    {#- A unit test has no `this`: it tests the full build. -#}
+    {#- A unit test has no `this`: it tests the full build. Not at parse time, so a mistyped
+        var is named by validate_vars with every other one (on-run-start) first. -#}
     {%- if not execute or relation is none or not is_incremental() -%}
         {{ return({'full': true, 'cutoff': none, 'reason': 'full build'}) }}
     {%- endif -%}
+    {%- set lookback = incremental_lookback_days() -%}
     {%- set query -%}
         select
             min(settings_fingerprint) as min_fingerprint,

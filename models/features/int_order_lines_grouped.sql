@@ -58,6 +58,7 @@ grouped as (
         excluded_amount as line_amount,
         ordered_at_text,
         amount_text,
+        excluded_ordered_at,
         {{ dbt.bool_or('is_flagged_cancelled') }} as is_flagged_cancelled,
         min(ordered_at) as ordered_at,
         sum(amount) as amount,
@@ -65,11 +66,32 @@ grouped as (
         {{ order_lines_checksum('source_row_fingerprint') }} as row_checksum,
         {{ quote_literal(order_lines_settings_fingerprint()) }} as settings_fingerprint
     from keyed
-    group by
-        customer_id, order_id, order_date, customer_id_as_given, exclusion_reason,
-        excluded_ordered_at, excluded_order_status, excluded_quantity, excluded_amount,
-        ordered_at_text, amount_text
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+
+),
+
+{#- The excluded lines' time is a key above; it is their `ordered_at` already. -#}
+final as (
+
+    select
+        customer_id,
+        order_id,
+        order_date,
+        customer_id_as_given,
+        exclusion_reason,
+        order_status,
+        quantity,
+        line_amount,
+        ordered_at_text,
+        amount_text,
+        is_flagged_cancelled,
+        ordered_at,
+        amount,
+        line_count,
+        row_checksum,
+        settings_fingerprint
+    from grouped
 
 )
 
-select * from grouped
+select * from final
