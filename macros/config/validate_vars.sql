@@ -36,6 +36,7 @@
         'cluster_comparison_max_noise_share',
         'drift_test_severity', 'segment_min_share', 'segment_max_share', 'segment_max_share_change',
         'segment_max_psi', 'segment_max_churn', 'demo_data', 'min_order_date', 'max_excluded_line_share',
+        'incremental_lookback_days',
         'clv_mode', 'clv_purchase_model', 'clv_time_unit', 'clv_horizons_days',
         'clv_annual_discount_rate', 'clv_churn_risk_edges', 'clv_training_sample_size',
         'clv_min_training_customers', 'clv_penalizer_coef', 'clv_fallback_penalizer_coef', 'clv_max_frequency_monetary_correlation',
@@ -53,6 +54,7 @@
     {%- do clustering_input_settings() -%}
     {%- do as_of_date_literal() -%}
     {%- do min_order_date_literal() -%}
+    {%- do incremental_lookback_days() -%}
     {%- do rfm_bins() -%}
     {%- do business_rule_columns('numeric') -%}
     {%- do business_rule_columns('text') -%}
@@ -87,6 +89,7 @@
         'new_cluster_max_distance': 'number', 'min_cluster_share': 'number', 'min_tree_fidelity': 'number',
         'segment_min_share': 'number', 'segment_max_share': 'number', 'segment_max_share_change': 'number',
         'segment_max_psi': 'number', 'max_excluded_line_share': 'number',
+        'incremental_lookback_days': 'number',
         'clv_mode': ['train', 'score'], 'clv_purchase_model': ['bgnbd', 'pareto_nbd'],
         'clv_time_unit': ['days', 'weeks'], 'clv_horizons_days': 'numbers or null',
         'clv_churn_risk_edges': 'numbers or null', 'clv_annual_discount_rate': 'number',

@@ -6,9 +6,11 @@
     gives a passing build in which everyone is "No Purchases". An input with no lines at
     all is not "excluded" (documented: customers with no orders). Duplicates and lines after
     the as-of date are not counted: those are treatments, not unreadable data.
-    `relation` has an `exclusion_reason` column; `kind` is 'orders' or 'customers'.
+    `relation` has an `exclusion_reason` column; `kind` is 'orders' or 'customers';
+    `line_count_sql` counts the lines of a group of its rows (`sum(line_count)` on
+    int_order_lines_grouped, whose rows stand for several lines each).
 -#}
-{% macro assert_excluded_line_share(relation, kind) %}
+{% macro assert_excluded_line_share(relation, kind, line_count_sql='count(*)') %}
     {#- Not at parse time, and not in a unit test (its refs are fixtures, not tables). -#}
     {%- if not execute or '__dbt__cte__' in (relation | string) -%}{{ return('') }}{%- endif -%}
     {%- set limit = var('max_excluded_line_share', 0.5) -%}
@@ -29,8 +31,8 @@
     {%- set query -%}
         select
             exclusion_reason,
-            count(*) as lines,
-            sum(count(*)) over () as all_lines
+            {{ line_count_sql }} as lines,
+            sum({{ line_count_sql }}) over () as all_lines
         from {{ relation }}
         group by 1
         order by 2 desc, 1

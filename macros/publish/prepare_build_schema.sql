@@ -13,6 +13,11 @@
     large incremental state is not copied on every build, and a series of partial builds
     (scripts/replay.py) keeps growing the history in the build schema until a full build
     publishes it.
+
+    Nodes tagged `input_state` (int_order_lines_grouped: incremental state derived from the
+    inputs, not published, so there is no copy to restore) are dropped instead after an
+    unclean invocation: a killed build may have deleted its slice without inserting it
+    again, so the next build rebuilds them from every line.
 -#}
 {% macro prepare_build_schema() %}
     {%- if not execute -%}
@@ -45,6 +50,15 @@
             {%- elif build is not none -%}
                 {%- do statements.append('drop table if exists ' ~ build ~ ';\n') -%}
                 {%- do restored.append(node.alias ~ ' (dropped: nothing published yet)') -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- for node in wap_nodes('input_state') -%}
+            {%- set build = adapter.get_relation(node.database, node.schema, node.alias) -%}
+            {%- if build is not none -%}
+                {#- Through the adapter, so dbt's relation cache forgets it too (is_incremental()
+                    reads the cache: the model then builds in full). -#}
+                {%- do adapter.drop_relation(build) -%}
+                {%- do restored.append(node.alias ~ ' (dropped: rebuilt from every line)') -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}

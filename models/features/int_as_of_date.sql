@@ -1,19 +1,22 @@
 {#- The one reference date every feature is computed at, and where it came from. -#}
+{#- From the stored per-order-day rows (every line is in one), not a rescan of the lines:
+    amount is the line's amount on an excluded row and the sum of readable amounts on a
+    counted one. -#}
 with order_lines as (
 
-    select * from {{ ref('stg_orders') }}
+    select * from {{ ref('int_order_lines_grouped') }}
 
 ),
 
 latest_order as (
 
-    select max(cast(ordered_at as date)) as latest_order_date
+    select max(order_date) as latest_order_date
     from order_lines
     where
         customer_id is not null
         and amount is not null
-        and cast(ordered_at as date) <= cast({{ dbt.current_timestamp() }} as date)
-        and cast(ordered_at as date) >= {{ min_order_date_literal() }}
+        and order_date <= cast({{ dbt.current_timestamp() }} as date)
+        and order_date >= {{ min_order_date_literal() }}
 
 ),
 

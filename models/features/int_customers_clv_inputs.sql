@@ -24,10 +24,26 @@ orders as (
 
 ),
 
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines_grouped') }}
+
+),
+
+{#- The lines that count dated after the as-of date, summed per order and day. -#}
 order_lines_after_as_of as (
 
-    select * from {{ ref('int_order_lines_checked') }}
-    where exclusion_reason = 'after_as_of_date'
+    select order_lines.*
+    from order_lines
+    inner join as_of
+        on order_lines.order_date > as_of.as_of_date
+    where order_lines.exclusion_reason is null
 
 ),
 

@@ -16,13 +16,7 @@ with customers as (
 
 order_lines as (
 
-    select * from {{ ref('int_order_lines_checked') }}
-
-),
-
-customers_with_counted_lines as (
-
-    select customer_id from {{ ref('int_customers_orders_summarized') }}
+    select * from {{ ref('int_order_lines_grouped') }}
 
 ),
 
@@ -53,24 +47,22 @@ customers_deduplicated as (
 ),
 
 {#-
-    Customers in the orders input. Those with a line that counts are the customers of
-    int_customers_orders_summarized (one row each); only the few excluded lines are read
-    line by line, for customers whose every line is excluded. Same result as grouping all
-    order lines by customer, without a second pass over every line.
+    Customers in the orders input, from the stored rows of int_order_lines_grouped (one per
+    customer, order and day, or per excluded line), not from the lines again. A customer
+    has a line up to the as-of date unless every line is dated after it; lines excluded for
+    their id, date or amount count as "up to" it (those checks come before the as-of date),
+    duplicates do not (a copy of a later line is after it too).
 -#}
 order_customers as (
 
     select
-        customer_id,
-        {{ dbt.bool_or('is_up_to_as_of_date') }} as has_lines_up_to_as_of_date
-    from (
-        select customer_id, true as is_up_to_as_of_date
-        from customers_with_counted_lines
-        union all
-        select customer_id, exclusion_reason <> 'after_as_of_date' as is_up_to_as_of_date
-        from order_lines
-        where exclusion_reason is not null and customer_id is not null
-    ) as order_customer_lines
+        order_lines.customer_id,
+        {{ dbt.bool_or(
+            "(order_lines.exclusion_reason is not null and order_lines.exclusion_reason <> 'exact_duplicate_row')"
+            ~ " or order_lines.order_date <= as_of.as_of_date") }} as has_lines_up_to_as_of_date
+    from order_lines
+    cross join as_of
+    where order_lines.customer_id is not null
     group by 1
 
 ),

@@ -1,30 +1,40 @@
 {#-
-    One row per customer and order from the lines that count. The lines of one order are
-    summed; the order is then a purchase, a refund (net amount below zero: returns and
-    negative-amount cancellations), a cancellation (flagged cancelled, nothing paid) or a
-    zero-amount order.
+    One row per customer and order from the lines that count up to the as-of date (summed
+    per order and day in int_order_lines_grouped). The order's days are summed; the order is
+    then a purchase, a refund (net amount below zero: returns and negative-amount
+    cancellations), a cancellation (flagged cancelled, nothing paid) or a zero-amount order.
+    An order's kind depends on all its lines, so it is re-derived here from the stored
+    per-day sums on every build (a refund line for an old order changes that order).
 
     Stops first when too many lines are unreadable (assert_excluded_line_share).
 -#}
-{{ assert_excluded_line_share(ref('int_order_lines_checked'), 'orders') }}
-with order_lines as (
+{{ assert_excluded_line_share(ref('int_order_lines_grouped'), 'orders', line_count_sql='sum(line_count)') }}
+with order_days as (
 
-    select * from {{ ref('int_order_lines_checked') }}
+    select * from {{ ref('int_order_lines_grouped') }}
     where exclusion_reason is null
+
+),
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
 
 ),
 
 orders as (
 
     select
-        customer_id,
-        order_id,
-        min(ordered_at) as ordered_at,
-        min(order_date) as order_date,
-        sum(amount) as order_amount,
-        count(*) as line_count,
-        {{ dbt.bool_or('is_flagged_cancelled') }} as is_flagged_cancelled
-    from order_lines
+        order_days.customer_id,
+        order_days.order_id,
+        min(order_days.ordered_at) as ordered_at,
+        min(order_days.order_date) as order_date,
+        sum(order_days.amount) as order_amount,
+        sum(order_days.line_count) as line_count,
+        {{ dbt.bool_or('order_days.is_flagged_cancelled') }} as is_flagged_cancelled
+    from order_days
+    inner join as_of
+        on order_days.order_date <= as_of.as_of_date
     group by 1, 2
 
 ),
@@ -42,7 +52,7 @@ classified as (
         end as order_kind,
         is_flagged_cancelled,
         order_amount,
-        line_count,
+        cast(line_count as {{ dbt.type_bigint() }}) as line_count,
         ordered_at,
         order_date
     from orders

@@ -5,7 +5,14 @@
 -#}
 with order_lines as (
 
-    select * from {{ ref('int_order_lines_checked') }}
+    {#- Every line is in one stored row (line_count lines), never re-read here. -#}
+    select * from {{ ref('int_order_lines_grouped') }}
+
+),
+
+excluded_lines as (
+
+    select * from {{ ref('int_order_lines_excluded') }}
 
 ),
 
@@ -79,10 +86,10 @@ line_reasons as (
         'order_lines' as checked_input,
         '{{ description }}' as description,
         '{{ treatment }}' as treatment,
-        count(*) as rows_affected,
+        coalesce(sum(line_count), 0) as rows_affected,
         count(distinct customer_id) as customers_affected,
         sum(amount) as amount_affected
-    from order_lines
+    from excluded_lines
     where exclusion_reason = '{{ reason }}'
     {%- if not loop.last %}
     union all

@@ -12,9 +12,10 @@ with customers_input as (
 
 order_lines as (
 
-    {#- The staged ids as stored in int_order_lines_checked (one row per line of stg_orders,
-        see assert_order_lines_conserved): reading the view would parse every line again. -#}
-    select customer_id from {{ ref('int_order_lines_checked') }}
+    {#- The staged ids as stored in int_order_lines_grouped (every line of stg_orders is in
+        one row, see assert_order_lines_conserved): reading the view would parse every line
+        again. -#}
+    select customer_id from {{ ref('int_order_lines_grouped') }}
 
 ),
 

@@ -134,7 +134,7 @@ def hostile_registry(folder: Path, orders_csv: Path, customers_csv: Path) -> dic
             "tree_min_samples_leaf": copy, "stability_bootstraps": DROP, "new_cluster_max_distance": copy,
             "min_cluster_share": copy, "min_tree_fidelity": "0.8 or 1 = 1); copy (select 1) to 'g.csv'; --",
             "segment_min_share": DROP, "segment_max_share": copy, "segment_max_share_change": DROP,
-            "segment_max_psi": copy, "max_excluded_line_share": DROP,
+            "segment_max_psi": copy, "max_excluded_line_share": DROP, "incremental_lookback_days": copy,
             "clv_mode": copy, "clv_purchase_model": DROP,
             "clv_churn_risk_edges": [copy], "clv_annual_discount_rate": DROP,
             "clv_training_sample_size": copy, "clv_min_training_customers": DROP, "clv_penalizer_coef": copy,

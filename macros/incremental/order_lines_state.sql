@@ -1,0 +1,179 @@
+{#-
+    How int_order_lines_grouped (the one stored table derived from every order line) is
+    materialized, and which lines a build reads. See the model's description in
+    models/features/_features__models.yml and README "Incremental daily builds".
+
+    order_lines_state_config(): config() arguments, per engine.
+      duckdb:  incremental (append after deleting the slice, see order_lines_slice);
+      default: table (Spark with parquet has no delete or merge: every build reads every line).
+-#}
+{% macro order_lines_state_config() %}
+    {{ return(adapter.dispatch('order_lines_state_config', 'customer_segmentation')()) }}
+{% endmacro %}
+
+{% macro default__order_lines_state_config() %}
+    {{ return({'materialized': 'table'}) }}
+{% endmacro %}
+
+{% macro duckdb__order_lines_state_config() %}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append',
+               'on_schema_change': 'fail'}) }}
+{% endmacro %}
+
+{#-
+    The var incremental_lookback_days, validated: a whole number of days, 0 or more.
+-#}
+{% macro incremental_lookback_days() %}
+    {%- set value = var('incremental_lookback_days', 3) -%}
+    {%- if value is not number or value is boolean or value != (value | int) or value < 0 -%}
+        {{ exceptions.raise_compiler_error("var incremental_lookback_days must be a whole number of days, 0 or more, got: " ~ value) }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{% endmacro %}
+
+{#-
+    A fingerprint of everything that decides the stored rows besides the input lines: the
+    orders input settings (file, columns, formats, cancellation rules, id normalisation),
+    var min_order_date and the version of the checks. A build whose fingerprint differs from
+    the stored one reads every line again (the settings changed, so every row may differ).
+    Bump `checks_version` when the checks or the grouping change.
+-#}
+{% macro order_lines_settings_fingerprint() %}
+    {%- set checks_version = 1 -%}
+    {{ return(local_md5(tojson(input_settings('orders'), sort_keys=true) ~ '|' ~ var('min_order_date', '1970-01-01')
+                         ~ '|' ~ checks_version)) }}
+{% endmacro %}
+
+{#-
+    Which lines this build of `relation` (int_order_lines_grouped) reads, as a dict:
+      full:   true when every line is read (first build, --full-refresh, the table on an
+              engine without incremental, a changed settings fingerprint, no dated line yet);
+      cutoff: the first day read again (a 'YYYY-MM-DD' text) when not full: the watermark
+              (the latest order date already stored, not after the build date) minus var
+              incremental_lookback_days. Lines dated on or after it, lines without a
+              readable date and lines before var min_order_date are read again; their stored
+              rows are deleted first (pre_hook);
+      reason: why, for the log.
+    Runs a query on the stored table, so only at execution.
+-#}
+{% macro order_lines_slice(relation) %}
+    {#- A unit test has no `this`: it tests the full build. Not at parse time, so a mistyped
+        var is named by validate_vars with every other one (on-run-start) first. -#}
+    {%- if not execute or relation is none or not is_incremental() -%}
+        {{ return({'full': true, 'cutoff': none, 'reason': 'full build'}) }}
+    {%- endif -%}
+    {%- set lookback = incremental_lookback_days() -%}
+    {%- set query -%}
+        select
+            min(settings_fingerprint) as min_fingerprint,
+            max(settings_fingerprint) as max_fingerprint,
+            cast(max(case when order_date <= cast({{ dbt.current_timestamp() }} as date) then order_date end)
+                 as {{ dbt.type_string() }}) as watermark,
+            cast({{ dbt.dateadd('day', -1 * lookback,
+                   'max(case when order_date <= cast(' ~ dbt.current_timestamp() ~ ' as date) then order_date end)') }}
+                 as date) as cutoff
+        from {{ relation }}
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
+    {%- set fingerprint = order_lines_settings_fingerprint() -%}
+    {%- if row['min_fingerprint'] is none -%}
+        {{ return({'full': true, 'cutoff': none, 'reason': 'nothing stored yet'}) }}
+    {%- elif row['min_fingerprint'] != fingerprint or row['max_fingerprint'] != fingerprint -%}
+        {{ return({'full': true, 'cutoff': none, 'reason': 'orders_input or min_order_date changed since the stored rows were built'}) }}
+    {%- elif row['watermark'] is none -%}
+        {{ return({'full': true, 'cutoff': none, 'reason': 'no dated line stored yet'}) }}
+    {%- endif -%}
+    {{ return({'full': false, 'cutoff': (row['cutoff'] | string)[:10],
+               'reason': 'watermark ' ~ row['watermark'] ~ ', lookback ' ~ lookback ~ ' days'}) }}
+{% endmacro %}
+
+{#- The lines (or stored rows) of a slice, as a predicate on a date column. -#}
+{% macro order_lines_slice_predicate(slice, date_column) %}
+    {%- if slice['full'] -%}{{ return('true') }}{%- endif -%}
+    {{ return('(' ~ date_column ~ ' is null or ' ~ date_column ~ ' < ' ~ min_order_date_literal()
+              ~ ' or ' ~ date_column ~ ' >= cast(' ~ quote_literal(slice['cutoff']) ~ ' as date))') }}
+{% endmacro %}
+
+{#- pre_hook of int_order_lines_grouped: delete the stored rows of the slice read again. -#}
+{% macro order_lines_delete_slice() %}
+    {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- set slice = order_lines_slice(this) -%}
+    {%- do log('int_order_lines_grouped: ' ~ ('every line read again' if slice['full'] else 'lines from ' ~ slice['cutoff'] ~ ' read again') ~ ' (' ~ slice['reason'] ~ ')', info=true) -%}
+    {{ return('delete from ' ~ this ~ ' where ' ~ order_lines_slice_predicate(slice, 'order_date')) }}
+{% endmacro %}
+
+{#-
+    A checksum of input rows for the change guard: the sum of a number derived from every
+    row's fingerprint (a change in any column of an old row changes it).
+-#}
+{% macro order_lines_checksum(fingerprint_column) %}
+    {{ return(adapter.dispatch('order_lines_checksum', 'customer_segmentation')(fingerprint_column)) }}
+{% endmacro %}
+
+{% macro default__order_lines_checksum(fingerprint_column) %}
+    {#- md5 text (Spark): its first 8 hex digits as a number. -#}
+    {{ return('sum(cast(conv(substr(' ~ fingerprint_column ~ ', 1, 8), 16, 10) as ' ~ dbt.type_bigint() ~ '))') }}
+{% endmacro %}
+
+{% macro duckdb__order_lines_checksum(fingerprint_column) %}
+    {{ return('cast(sum(' ~ fingerprint_column ~ ' % 4294967296) as ' ~ dbt.type_bigint() ~ ')') }}
+{% endmacro %}
+
+{#-
+    The guard of an incremental build: the days before the slice are not read again, so
+    they must still hold exactly the lines that were folded in. Compares, per day before
+    the cutoff, the input's line count, amount sum and row checksum with the stored ones
+    and stops the build, naming `--full-refresh`, when any differs (rows deleted, added or
+    changed upstream older than the lookback window). Costs one scan of the input's dates,
+    amounts and fingerprints, no checks, window or grouping of the lines.
+-#}
+{% macro assert_order_lines_unchanged_before(slice, relation, input_relation) %}
+    {%- if not execute or slice['full'] -%}{{ return('') }}{%- endif -%}
+    {%- set cutoff = 'cast(' ~ quote_literal(slice['cutoff']) ~ ' as date)' -%}
+    {%- set query -%}
+        with input_days as (
+            select
+                cast(ordered_at as date) as order_date,
+                count(*) as lines,
+                sum(amount) as amount,
+                {{ order_lines_checksum('source_row_fingerprint') }} as checksum
+            from {{ input_relation }}
+            where cast(ordered_at as date) >= {{ min_order_date_literal() }} and cast(ordered_at as date) < {{ cutoff }}
+            group by 1
+        ),
+        stored_days as (
+            select
+                order_date,
+                sum(line_count) as lines,
+                sum(amount) as amount,
+                sum(row_checksum) as checksum
+            from {{ relation }}
+            where order_date >= {{ min_order_date_literal() }} and order_date < {{ cutoff }}
+            group by 1
+        )
+        select
+            cast(coalesce(input_days.order_date, stored_days.order_date) as {{ dbt.type_string() }}) as order_date,
+            coalesce(stored_days.lines, 0) as stored_lines,
+            coalesce(input_days.lines, 0) as input_lines
+        from input_days
+        full outer join stored_days
+            on input_days.order_date = stored_days.order_date
+        where coalesce(input_days.lines, 0) <> coalesce(stored_days.lines, 0)
+            or coalesce(input_days.amount, 0) <> coalesce(stored_days.amount, 0)
+            or coalesce(input_days.checksum, 0) <> coalesce(stored_days.checksum, 0)
+        order by 1
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {%- if rows | length > 0 -%}
+        {%- set examples = [] -%}
+        {%- for row in rows[:3] -%}
+            {%- do examples.append(row['order_date'][:10] ~ ' (' ~ row['stored_lines'] ~ ' lines folded in, ' ~ row['input_lines'] ~ ' in the input now)') -%}
+        {%- endfor -%}
+        {{ exceptions.raise_compiler_error(
+            "The orders input changed on " ~ (rows | length) ~ " day(s) before the incremental window (lines from "
+            ~ slice['cutoff'] ~ " on are read again; var incremental_lookback_days = " ~ incremental_lookback_days()
+            ~ "): rows were deleted, added or changed upstream, e.g. " ~ (examples | join(', '))
+            ~ ". An incremental build cannot fold that in: run `dbt build --full-refresh` (or raise var incremental_lookback_days to cover those days).") }}
+    {%- endif -%}
+    {{ return('') }}
+{% endmacro %}

@@ -1,0 +1,280 @@
+"""Issue 13: incremental daily builds of the order-line state (int_order_lines_grouped).
+
+One small hand-made orders file is built several times in sequence (each build reads the
+file as it is then): a first full build; late lines inside the lookback window, a refund
+line for an old order, a new day and a new customer folded in incrementally (and the same
+result as a full build of the final file); an upstream change older than the window
+stopping the build with a message naming `--full-refresh`; the build after that failure
+rebuilding the state from every line (write-audit-publish drops it); an as-of date in the
+past on the incremental path. Partial builds (`+data_quality_report`): never published,
+read from the build schema. The full-vs-incremental identity of every published mart on
+the demo data is the second half of this module.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, DbtProject
+from test_write_audit_publish import table_checksums
+
+COLUMNS = ["order_id", "customer_id", "ordered_at", "amount"]
+SELECT = ("build", "--exclude-resource-type", "unit_test", "--select", "+data_quality_report",
+          "+int_customers_clv_inputs")
+
+BASE = [
+    ("O1", "C1", "2025-01-02 10:00:00", "100"),
+    ("O2", "C1", "2025-01-10 10:00:00", "50"),
+    ("O2", "C1", "2025-01-10 10:00:00", "50"),      # exact duplicate
+    ("O3", "C2", "2025-01-05 10:00:00", "40"),
+    ("O3", "C2", "2025-01-05 11:00:00", "40"),
+    ("O4", "C3", "2025-01-18 10:00:00", "30"),
+    ("O5", "C4", "2025-01-20 10:00:00", "20"),
+    ("O9", "", "2025-01-15 10:00:00", "7"),          # no customer id
+]
+APPENDED = [
+    ("O6", "C1", "2025-01-21 09:00:00", "60"),      # the new day
+    ("O1", "C1", "2025-01-21 12:00:00", "-100"),    # refund line for the old order O1
+    ("O7", "C2", "2025-01-18 10:00:00", "25"),      # late line inside the lookback window
+    ("O4", "C3", "2025-01-19 10:00:00", "5"),       # late second line of C3's order O4
+    ("O8", "C5", "2025-01-21 10:00:00", "10"),      # a new customer
+]
+
+
+def write_orders(path: Path, rows) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+
+
+def features(project: DbtProject) -> dict:
+    frame = project.query("select customer_id, frequency, monetary, gross_revenue, refunded_amount, recency_days, "
+                          "cast(as_of_date as varchar) as as_of from customer_features order by 1", schema=BUILD_SCHEMA)
+    def money(value) -> Decimal:
+        return Decimal(str(value)).normalize()
+
+    return {row.customer_id: (int(row.frequency), money(row.monetary), money(row.gross_revenue),
+                              money(row.refunded_amount),
+                              None if pd.isna(row.recency_days) else int(row.recency_days), row.as_of)
+            for row in frame.itertuples()}
+
+
+def line_report(project: DbtProject) -> dict:
+    frame = project.query("select check_name, rows_affected from data_quality_report "
+                          "where checked_input = 'order_lines' and rows_affected > 0", schema=BUILD_SCHEMA)
+    return dict(zip(frame["check_name"], frame["rows_affected"].astype(int), strict=True))
+
+
+def outcome(project: DbtProject) -> tuple:
+    """What a build computed from the lines, for comparing two builds exactly."""
+    tables = [project.query(f"select * from {name} order by all", schema=BUILD_SCHEMA).to_csv(index=False)
+              for name in ("customer_features", "data_quality_report", "int_orders_aggregated",
+                           "int_order_lines_excluded", "int_customers_clv_inputs")]
+    return tuple(tables)
+
+
+def log_of(project: DbtProject) -> str:
+    return (project.target_path / "logs" / "dbt.log").read_text()
+
+
+def fresh_full_build(folder: Path, name: str, orders: Path, extra: dict | None = None) -> DbtProject:
+    project = DbtProject(PROJECT_DIR, database=folder / f"{name}.duckdb", target_path=folder / f"target-{name}")
+    # The reference build skips the data tests (the sequence runs them): it is only compared.
+    result = project.dbt(*SELECT[:3], "test", *SELECT[3:],
+                         vars={"orders_input": {"file": str(orders)}, "customers_input": {"enabled": False},
+                               **(extra or {})})
+    assert result.success, project.failure_summary(result)
+    return project
+
+
+@pytest.fixture(scope="module")
+def sequence(tmp_path_factory):
+    """The builds in order; each step's project, result and log, read by the tests below."""
+    folder = tmp_path_factory.mktemp("incremental")
+    orders = folder / "orders.csv"
+    vars_ = {"orders_input": {"file": str(orders)}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=folder / "state.duckdb", target_path=folder / "target")
+    steps = {}
+
+    def build(step: str, rows, *extra_args: str, extra_vars: dict | None = None):
+        write_orders(orders, rows)
+        shutil.rmtree(project.target_path / "logs", ignore_errors=True)
+        result = project.dbt(*SELECT, *extra_args, vars={**vars_, **(extra_vars or {})})
+        steps[step] = {"result": result, "log": log_of(project),
+                       "outcome": outcome(project) if result.success else None,
+                       "features": features(project) if result.success else None,
+                       "lines": line_report(project) if result.success else None}
+        return result
+
+    assert build("first", BASE).success
+    assert build("appended", BASE + APPENDED).success
+    steps["appended_full"] = outcome(fresh_full_build(folder, "appended_full", orders))
+    # Upstream, a line of 2025-01-05 is deleted and the amount of a 2025-01-02 line changed:
+    # both older than the window (watermark 2025-01-21 - 3 days).
+    changed = [row for row in BASE + APPENDED if row != ("O3", "C2", "2025-01-05 11:00:00", "40")]
+    changed = [("O1", "C1", "2025-01-02 10:00:00", "90") if row[:3] == ("O1", "C1", "2025-01-02 10:00:00") else row
+               for row in changed]
+    assert not build("changed_upstream", changed).success
+    assert build("after_failure", changed).success
+    past = {"as_of_date": "2025-01-10"}
+    assert build("past_as_of", changed, extra_vars=past).success
+    steps["past_as_of_full"] = outcome(fresh_full_build(folder, "past_full", orders, past))
+    return project, steps
+
+
+def test_first_build_reads_every_line(sequence):
+    _, steps = sequence
+    first = steps["first"]
+    assert first["features"] == {
+        "C1": (2, Decimal(150), Decimal(150), Decimal(0), 10, "2025-01-20"),
+        "C2": (1, Decimal(80), Decimal(80), Decimal(0), 15, "2025-01-20"),
+        "C3": (1, Decimal(30), Decimal(30), Decimal(0), 2, "2025-01-20"),
+        "C4": (1, Decimal(20), Decimal(20), Decimal(0), 0, "2025-01-20"),
+    }
+    assert first["lines"] == {"missing_customer_id": 1, "exact_duplicate_row": 1}
+
+
+def test_late_lines_refund_of_an_old_order_and_a_new_day_are_folded_in(sequence):
+    _, steps = sequence
+    appended = steps["appended"]
+    assert "int_order_lines_grouped: lines from 2025-01-17 read again (watermark 2025-01-20, lookback 3 days)" \
+        in appended["log"]
+    assert appended["features"] == {
+        # O1's refund line (dated the new day) nets the old order to zero: no longer a purchase
+        "C1": (2, Decimal(110), Decimal(110), Decimal(0), 0, "2025-01-21"),
+        # the late line of 2025-01-18 (inside the window) is a second purchase
+        "C2": (2, Decimal(105), Decimal(105), Decimal(0), 3, "2025-01-21"),
+        # the late second line of O4 (another day) is summed into the order of 2025-01-18
+        "C3": (1, Decimal(35), Decimal(35), Decimal(0), 3, "2025-01-21"),
+        "C4": (1, Decimal(20), Decimal(20), Decimal(0), 1, "2025-01-21"),
+        "C5": (1, Decimal(10), Decimal(10), Decimal(0), 0, "2025-01-21"),
+    }
+    assert appended["lines"] == {"missing_customer_id": 1, "exact_duplicate_row": 1}
+
+
+def test_incremental_build_equals_a_full_build_of_the_same_file(sequence):
+    _, steps = sequence
+    assert steps["appended"]["outcome"] == steps["appended_full"]
+
+
+def test_upstream_change_older_than_the_window_stops_the_build_naming_full_refresh(sequence):
+    project, steps = sequence
+    message = DbtProject.messages(steps["changed_upstream"]["result"])
+    assert "The orders input changed on 2 day(s) before the incremental window (lines from 2025-01-18 on" in message
+    assert "2025-01-02 (1 lines folded in, 1 in the input now)" in message        # the changed amount
+    assert "2025-01-05 (2 lines folded in, 1 in the input now)" in message        # the deleted line
+    assert "run `dbt build --full-refresh`" in message
+
+
+def test_the_build_after_a_failed_one_rebuilds_the_state_from_every_line(sequence):
+    _, steps = sequence
+    after = steps["after_failure"]
+    assert "int_order_lines_grouped (dropped: rebuilt from every line)" in after["log"]
+    assert "read again" not in after["log"]          # not incremental: the table was dropped
+    assert after["features"]["C1"] == (2, Decimal(100), Decimal(110), Decimal(10), 0, "2025-01-21")  # O1: 90 - 100
+    assert after["features"]["C2"] == (2, Decimal(65), Decimal(65), Decimal(0), 3, "2025-01-21")
+
+
+def test_an_as_of_date_in_the_past_stays_incremental_and_correct(sequence):
+    _, steps = sequence
+    past = steps["past_as_of"]
+    assert "int_order_lines_grouped: lines from 2025-01-18 read again" in past["log"]
+    assert past["features"] == {
+        "C1": (2, Decimal(140), Decimal(140), Decimal(0), 0, "2025-01-10"),
+        "C2": (1, Decimal(40), Decimal(40), Decimal(0), 5, "2025-01-10"),
+    }
+    # every line after 2025-01-10 (the refund line of O1 too) is listed, the id check first
+    assert past["lines"] == {"after_as_of_date": 7, "missing_customer_id": 1, "exact_duplicate_row": 1}
+    assert past["outcome"] == steps["past_as_of_full"]
+
+
+# --- Full and incremental builds give identical public marts (demo data) -------------------
+
+FULL_BUILD = ("build", "--exclude-resource-type", "unit_test")
+LATE_CUSTOMER_DAYS = ("2026-09-28 15:00:00", "2026-09-29 15:00:00")
+
+
+def demo_orders() -> pd.DataFrame:
+    return pd.read_csv(PROJECT_DIR / "seeds/demo/demo_orders.csv", dtype=str, keep_default_na=False)
+
+
+def appended_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The demo orders plus late lines (dated inside the window before the first build's
+    watermark 2026-09-30) and refund lines for old orders (dated in October), and the
+    customer of the first late line: one with no order dated after 2026-09-27, so its last
+    order date must become that late line's date."""
+    dated = orders[orders["ordered_at"] > "2026-09-27"]
+    earlier = orders[(orders["ordered_at"] < "2026-09-01") & (orders["status"] == "completed")]
+    # plain ids only (the demo plants ' C0000007 ' and '12.0'-style forms of some ids)
+    quiet = sorted(c for c in set(earlier["customer_id"]) - set(dated["customer_id"].str.strip())
+                   if c.startswith("C") and c.strip() == c)
+    late = pd.DataFrame({
+        "order_id": [f"LATE{n:03d}" for n in range(20)], "customer_id": quiet[:20],
+        "ordered_at": [LATE_CUSTOMER_DAYS[n % 2] for n in range(20)], "amount": "35.50", "quantity": "1",
+        "status": "completed"})
+    # refunds for other customers than the late lines', so each case has its own outcome
+    old = orders[(orders["ordered_at"] < "2026-03-01") & (orders["status"] == "completed")
+                 & (orders["customer_id"] != "") & ~orders["customer_id"].isin(quiet[:20])
+                 ].drop_duplicates("order_id").head(15)
+    refunds = old.assign(ordered_at="2026-10-15 12:00:00", amount="-" + old["amount"], quantity="1",
+                         status="refunded")
+    return pd.concat([orders, late, refunds], ignore_index=True), quiet[0]
+
+
+@pytest.fixture(scope="module")
+def full_and_incremental(tmp_path_factory):
+    """A first build on the demo orders before 2026-10-01; then, on the final orders (the
+    rest of the demo plus late and refund lines), an incremental build and, from a copy of
+    the first build's database, a `--full-refresh` build."""
+    folder = tmp_path_factory.mktemp("full_and_incremental")
+    orders = demo_orders()
+    final, late_customer = appended_orders(orders)
+    orders_csv = folder / "orders.csv"
+    customers_csv = folder / "customers.csv"
+    shutil.copy(PROJECT_DIR / "seeds/demo/demo_customers.csv", customers_csv)
+    vars_ = {"orders_input": {"file": str(orders_csv)}, "customers_input": {"file": str(customers_csv)}}
+    incremental = DbtProject(PROJECT_DIR, database=folder / "incremental.duckdb", target_path=folder / "t-inc")
+    orders[orders["ordered_at"] < "2026-10-01"].to_csv(orders_csv, index=False)
+    incremental.dbt(*FULL_BUILD, vars=vars_, expect_success=True)
+    before = incremental.query("select frequency, monetary from customer_features "
+                               f"where customer_id = '{late_customer}'")
+    full = DbtProject(PROJECT_DIR, database=folder / "full.duckdb", target_path=folder / "t-full")
+    shutil.copy(incremental.database, full.database)
+    final.to_csv(orders_csv, index=False)
+    shutil.rmtree(incremental.target_path / "logs", ignore_errors=True)
+    incremental.dbt(*FULL_BUILD, vars=vars_, expect_success=True)
+    full.dbt(*FULL_BUILD, "--full-refresh", vars=vars_, expect_success=True)
+    return incremental, full, late_customer, before
+
+
+def test_full_refresh_and_incremental_builds_publish_identical_marts(full_and_incremental):
+    incremental, full, _, _ = full_and_incremental
+    assert "int_order_lines_grouped: lines from 2026-09-27 read again" in log_of(incremental)
+    incremental_sums = table_checksums(incremental.database, without_run_columns=True)
+    assert len(incremental_sums) == 23
+    assert incremental_sums == table_checksums(full.database, without_run_columns=True)
+    # the appended refunds were folded in: 15 refund lines of old orders
+    refunds = incremental.scalar("select count(*) from int_orders_aggregated where order_id in "
+                                 "(select order_id from int_order_lines_grouped where order_date = '2026-10-15' "
+                                 "and amount < 0)", schema=BUILD_SCHEMA)
+    assert refunds == 15
+
+
+def test_a_line_arriving_after_its_customers_snapshot(full_and_incremental):
+    incremental, _, customer, before = full_and_incremental
+    after = incremental.query(f"select frequency, monetary, cast(last_order_date as varchar) as last "
+                              f"from customer_features where customer_id = '{customer}'")
+    assert int(after["frequency"][0]) == int(before["frequency"][0]) + 1
+    assert Decimal(str(after["monetary"][0])) == Decimal(str(before["monetary"][0])) + Decimal("35.50")
+    assert after["last"][0] == LATE_CUSTOMER_DAYS[0][:10]
+    # The snapshot keeps what was known at 2026-09-30 (history is not rewritten); the late
+    # line shows from the next as-of date on.
+    snapshot = incremental.query(f"select cast(dbt_valid_from as date) as valid_from from customer_segments_snapshot "
+                                 f"where customer_id = '{customer}' order by 1")
+    assert str(snapshot["valid_from"][0])[:10] == "2026-09-30"
