@@ -426,6 +426,9 @@ def report(r: dict) -> str:
     for s in b["stages"]:
         lines.append(f"  {s['stage']:<20} {s['nodes']:>5} {s['wall_seconds']:>8.1f} {s['node_seconds']:>8.1f}")
     lines.append(f"  {'dbt elapsed':<20} {'':>5} {b['dbt_elapsed_seconds']:>8.1f}")
+    warned = [n["name"] for n in b["nodes"] if n["status"] == "warn"]
+    if warned:
+        lines.append(f"  warnings (published anyway, warn severity): {', '.join(warned)}")
     lines += ["", "largest nodes:"]
     for n in b["nodes"][:8]:
         lines.append(f"  {n['seconds']:>7.1f} s  {n['stage']:<18} {n['name']}")
@@ -499,6 +502,10 @@ def _report_incremental(inc: dict) -> list[str]:
              f"  {'full refresh (--full-refresh)':<34} {inc['full_refresh']['seconds']:>8.1f} s  "
              f"peak RSS {_gib(inc['full_refresh']['peak_rss_bytes'])}",
              f"  ratio incremental / full refresh: {inc['ratio']:.2f}"]
+    for step, label in (("incremental", "incremental build"), ("full_refresh", "full refresh")):
+        warned = [n["name"] for n in inc[step]["nodes"] if n["status"] == "warn"]
+        if warned:
+            lines.append(f"  warnings in the {label} (published anyway, warn severity): {', '.join(warned)}")
     m = inc["marts"]
     left_out = "; ".join(f"{t}: {', '.join(c)}" for t, c in RUN_COLUMNS.items())
     if m["identical"]:

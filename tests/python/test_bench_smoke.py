@@ -60,7 +60,7 @@ def test_bench_prints_every_figure_the_issue_asks_for(smoke):
 def test_stages_account_for_every_node_of_the_build(smoke):
     build = smoke["figures"]["build"]
     run_results = json.loads(
-        (smoke["cache"] / "10000c_100000o" / "run" / "target" / "run_results.json").read_text())
+        (smoke["cache"] / "10000c_100000o" / "run" / "runs" / "build.run_results.json").read_text())
     assert sum(s["nodes"] for s in build["stages"]) == len(run_results["results"]) == len(build["nodes"])
     assert all(n["status"] in ("success", "pass", "no-op") for n in build["nodes"]), \
         [n for n in build["nodes"] if n["status"] not in ("success", "pass", "no-op")]
@@ -94,10 +94,14 @@ def test_figures_match_the_built_database_and_the_generated_data(smoke):
         checked = con.sql("select count(*) from main_build.int_order_lines_checked").fetchone()[0]
         segments = con.sql("select count(*), count(distinct customer_id) from customer_segments").fetchone()
     assert data["customers_rows"] == 10_000 and input_customers == 10_000
-    # Every order row of the file is one checked line (kept or excluded with a reason).
-    assert data["orders_rows"] == checked == built["order_lines_checked"]
+    # Every order row of the file is one checked line (kept or excluded with a reason); the
+    # database is the last build's, on the base and the appended day.
+    day = figures["incremental"]["day"]
+    assert data["orders_rows"] == built["order_lines_checked"]
+    assert checked == data["orders_rows"] + day["rows"]
     # Every customer of the input is segmented exactly once (orders may add unknown ids).
-    assert segments[0] == segments[1] == built["customer_segments_rows"] >= input_customers
+    assert segments[0] == segments[1] == built["customer_segments_rows"] + day["new_customers"]
+    assert built["customer_segments_rows"] >= input_customers
     assert 2 <= built["k"] <= 10 and 0 < built["silhouette"] <= 1
     rfm = figures["build"]["rfm_aggregation"]
     assert rfm["rows_per_second"] == pytest.approx(data["orders_rows"] / rfm["seconds"])
@@ -129,9 +133,12 @@ def test_incremental_and_full_refresh_publish_identical_marts(smoke):
     assert marts["tables"] == len(PUBLISHED_TABLES)
     assert marts["incremental"]["customer_segments"]["rows"] > 10_000
     assert inc["ratio"] == pytest.approx(inc["incremental"]["seconds"] / inc["full_refresh"]["seconds"], rel=1e-3)
-    # The three builds ran, in that order, on one database, and every node passed.
+    # Every node of both builds passed; the one exception allowed is a drift warning of the
+    # segment history (quiet on the first as-of date, so only from the second build on).
     for step in ("incremental", "full_refresh"):
-        assert all(n["status"] in ("success", "pass", "no-op") for n in inc[step]["nodes"]), step
+        failing = [n for n in inc[step]["nodes"] if n["status"] not in ("success", "pass", "no-op")]
+        assert all(n["status"] == "warn" and n["name"].startswith("segment_size_history_")
+                   for n in failing), (step, failing)
     pair = smoke["figures"]["pairs"][0]
     assert pair["incremental_seconds"] == inc["incremental"]["seconds"] and pair["marts_identical"] is True
 
