@@ -123,7 +123,7 @@ def generate_day(orders_path: str | Path, customers_path: str | Path, out_dir: s
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spill_dir = tempfile.mkdtemp(prefix="datagen_day_spill_")
-    config = {"preserve_insertion_order": True, "temp_directory": spill_dir}
+    config = {"preserve_insertion_order": True, "temp_directory": spill_dir, "enable_progress_bar": False}
     if threads:
         config["threads"] = int(threads)
     if memory_limit:
