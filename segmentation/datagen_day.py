@@ -123,13 +123,14 @@ def generate_day(orders_path: str | Path, customers_path: str | Path, out_dir: s
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spill_dir = tempfile.mkdtemp(prefix="datagen_day_spill_")
-    config = {"preserve_insertion_order": True, "temp_directory": spill_dir, "enable_progress_bar": False}
+    config = {"preserve_insertion_order": True, "temp_directory": spill_dir}
     if threads:
         config["threads"] = int(threads)
     if memory_limit:
         config["memory_limit"] = memory_limit
     con = duckdb.connect(":memory:", config=config)
     try:
+        con.execute("set enable_progress_bar = false")  # a session option, not a connect() one
         _setup(con, seed)
         orders, customers = _reader(str(orders_path)), _reader(str(customers_path))
         base_rows = _scalar(con, f"select count(*) from {orders}")
