@@ -235,3 +235,16 @@ def test_published_checksums_compare_rows_not_their_order_nor_run_columns(tmp_pa
     assert bench.compare_checksums(sums["a"], sums["c"])["differing"] == ["segments"]  # null is not ''
     assert bench.compare_checksums(sums["a"], sums["d"])["differing"] == ["segments"]  # a row twice
     assert bench.compare_checksums(sums["a"], {"segments": sums["a"]["segments"]})["differing"] == ["cluster_models"]
+
+
+def test_pairs_table_prints_each_pair_and_the_medians():
+    bench = _bench_module()
+    pairs = [{"pair": 1, "ours_seconds": 10.0, "baseline_seconds": 20.0, "ratio": 0.5, "incremental_seconds": 2.0,
+              "full_refresh_seconds": 9.0, "incremental_ratio": 0.222, "marts_identical": True},
+             {"pair": 2, "ours_seconds": 12.0, "incremental_seconds": 2.5, "full_refresh_seconds": 10.0,
+              "incremental_ratio": 0.25, "marts_identical": False}]  # its baseline failed
+    lines = bench._report_pairs(pairs, bench.median_pairs(pairs))
+    assert lines[1].startswith("repeat 2 (ours and the baseline alternate A B A B")
+    assert lines[3].split() == ["1", "10.0", "20.0", "0.50", "2.0", "9.0", "0.22", "yes"]
+    assert lines[4].split() == ["2", "12.0", "-", "-", "2.5", "10.0", "0.25", "NO"]
+    assert lines[5].split() == ["med.", "11.0", "20.0", "0.50", "2.2", "9.5", "0.24"]
