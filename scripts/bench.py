@@ -714,6 +714,11 @@ def main(argv: list[str] | None = None) -> int:
     builds: list[dict] = []
     baselines: list[dict] = []
 
+    def save_partial() -> None:
+        # every finished step, so that a long run stopped halfway still leaves its figures
+        (work / "bench.partial.json").write_text(
+            json.dumps({**result, "builds": builds, "baselines": baselines}, indent=2, default=str))
+
     def ours(i: int) -> dict:
         tag = f" ({i + 1}/{a.repeat})" if a.repeat > 1 else ""
         _fresh_database(database)
@@ -752,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
                 "quality_before": quality_before, "quality_after": quality_after,
             }
         builds.append(build)
+        save_partial()
         return build
 
     def baseline(i: int) -> dict | None:
@@ -776,6 +782,7 @@ def main(argv: list[str] | None = None) -> int:
         bl.update({"steps": inner["steps"], "customers": inner["customers"],
                    "chosen_k": inner["chosen_k"], "inner_seconds": inner["seconds"]})
         baselines.append(bl)
+        save_partial()
         return bl
 
     pairs = alternate(a.repeat, ours, baseline)
