@@ -110,6 +110,8 @@ spark: $(SPARK_STAMP)
 # Benchmark (README "Benchmarks"): generate SIZE's Parquet once into .bench/, then time the full
 # dbt build on it against the notebook baseline (scripts/notebook_baseline.py).
 #   make bench SIZE=100k|1m|5m [BENCH_ARGS="--skip-baseline --env SEGMENTATION_PYTHON_THREADS=default"]
+#   make bench SIZE=1m BENCH_ARGS="--incremental --repeat 3"   # + one appended day: incremental
+#     build vs --full-refresh, identical marts; ours and the baseline alternate A B A B, medians
 SIZE ?= 100k
 BENCH_ARGS ?=
 bench: $(STAMP)

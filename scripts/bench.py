@@ -3,7 +3,8 @@
 Usage (``make bench SIZE=1m`` runs the first form)::
 
     python scripts/bench.py --size 100k|1m|5m [--cache-dir .bench] [--threads 2]
-                            [--skip-baseline] [--skip-overhead] [--json out.json]
+                            [--incremental] [--repeat N] [--skip-baseline]
+                            [--skip-overhead] [--skip-probe] [--json out.json]
     python scripts/bench.py --customers 10000 --orders 100000 ...   # any other size
 
 Steps, each in its own subprocess so its wall time and peak RSS are its own:
@@ -11,7 +12,10 @@ Steps, each in its own subprocess so its wall time and peak RSS are its own:
 1. Generate the data once per size (``segmentation.datagen``, Parquet, dirty rows on, seed
    42) into ``<cache-dir>/<size>/``; later runs reuse it (the generation time is shown).
 2. dbt's fixed overhead: ``dbt parse --no-partial-parse`` (full parse of this project) and
-   ``dbt ls`` (start-up plus reading the parsed manifest), on the same vars.
+   ``dbt ls`` (start-up plus reading the parsed manifest), on the same vars; then the
+   empty-ish probe: the same ``dbt build`` on a tiny data set (``PROBE_SIZE``), whose time
+   is nearly all dbt's fixed cost (start-up, parse, per-node overhead), so that the build's
+   time splits into fixed cost and data work (``--skip-probe`` leaves it out).
 3. ``dbt build`` (in the target path parsed in step 2, so dbt's partial parsing applies
    as in every build after a user's first; with --skip-overhead it parses in full) (every
    seed, model - SQL and Python -, snapshot, data test and unit test)
@@ -19,10 +23,22 @@ Steps, each in its own subprocess so its wall time and peak RSS are its own:
    only through vars: ``orders_input.file`` and ``customers_input.file`` point at the
    Parquet files. Peak RSS comes from ``wait4`` on the dbt process; per-node timings from
    ``target/run_results.json``, grouped into stages by folder.
-4. ``scripts/notebook_baseline.py`` on the same orders file, with the as-of date the build
+4. With ``--incremental``, the inputs are globs over ``run/input/`` (``orders-*.parquet``,
+   ``customers-*.parquet``: the base files linked in, same vars for every build). After the
+   full build, one generated day (``segmentation.datagen_day``: ~0.3% new lines, late lines
+   inside a 3-day lookback, refunds of old orders, new customers) is added to the folder as
+   new files, then ``dbt build`` (the daily, incremental path) and ``dbt build
+   --full-refresh`` run on the same final data in the same database. Both times, their
+   ratio, whether the published schema ``main`` is identical after each (checksums of every
+   table, without the run columns ``RUN_COLUMNS``) and the data_quality_report counts
+   before / after the day are printed.
+5. ``scripts/notebook_baseline.py`` on the same orders file, with the as-of date the build
    used, so both sides compute recency against the same day.
 
-Prints a table and writes every figure to ``<cache-dir>/<size>/run/bench.json``.
+With ``--repeat N``, steps 3-4 (ours, A) and 5 (the baseline, B) alternate A B A B ... N
+times; the medians and the per-pair ratios are printed (the per-stage figures are those
+of the median build). Prints a table and writes every figure to
+``<cache-dir>/<size>/run/bench.json``.
 """
 from __future__ import annotations
 
@@ -32,6 +48,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -47,6 +64,13 @@ SIZES = {  # name: (customers, order rows)
     "5m": (5_000_000, 100_000_000),
 }
 SEED = 42
+#: The empty-ish probe build (step 2): data work is nearly nil, so its time is dbt's fixed cost.
+PROBE_SIZE = (1_000, 10_000)
+#: Columns that name the build or the wall clock, not its data: left out of the checksums
+#: (the same as tests/python/test_write_audit_publish.py's RUN_COLUMNS).
+RUN_COLUMNS = {"published_build": ("build_id", "build_started_at"), "cluster_models": ("trained_at",),
+               "clv_models": ("trained_at",)}
+PUBLISHED_SCHEMA = "main"
 #: Models that turn order lines into per-customer R, F and M (the "RFM aggregation").
 RFM_AGGREGATION_MODELS = ("int_order_lines_checked", "int_orders_aggregated",
                           "int_customers_orders_summarized")
@@ -235,6 +259,146 @@ def built_figures(database: Path) -> dict:
         }
 
 
+def node_timeline(target: Path) -> dict:
+    """What run_results.json says about dbt's own time around the nodes.
+
+    ``nodes_running_seconds``: time any node was running (union of every node's compile and
+    execute spans); ``between_nodes_seconds``: dbt's elapsed time outside of it;
+    ``compile_seconds`` / ``execute_seconds``: the two phases summed over nodes.
+    """
+    run_results = json.loads((target / "run_results.json").read_text())
+    spans, phases = [], {"compile": 0.0, "execute": 0.0}
+    for r in run_results["results"]:
+        for t in r.get("timing", []):
+            if t.get("started_at") and t.get("completed_at"):
+                a, b = _ts(t["started_at"]), _ts(t["completed_at"])
+                spans.append((a, b))
+                if t.get("name") in phases:
+                    phases[t["name"]] += b - a
+    running = _union_length(spans)
+    return {"elapsed_seconds": round(run_results["elapsed_time"], 3),
+            "nodes_running_seconds": round(running, 3),
+            "between_nodes_seconds": round(max(0.0, run_results["elapsed_time"] - running), 3),
+            "compile_seconds": round(phases["compile"], 3), "execute_seconds": round(phases["execute"], 3),
+            "nodes": len(run_results["results"])}
+
+
+def cost_split(build: dict, probe: dict | None, top: int = 8) -> dict:
+    """Split a build's wall time into dbt's fixed cost and data work.
+
+    From the build alone: start-up and project load (wall time minus dbt's elapsed time),
+    time between nodes, time nodes ran. With the probe (the same build on tiny data, where
+    data work is nearly nil): fixed cost = the probe's wall time, data work = the rest, and
+    per node the seconds above the probe's (the largest remaining costs).
+    """
+    timeline = build["timeline"]
+    split = {"wall_seconds": build["seconds"],
+             "startup_seconds": round(max(0.0, build["seconds"] - timeline["elapsed_seconds"]), 3),
+             "between_nodes_seconds": timeline["between_nodes_seconds"],
+             "nodes_running_seconds": timeline["nodes_running_seconds"],
+             "compile_seconds": timeline["compile_seconds"], "execute_seconds": timeline["execute_seconds"]}
+    if probe:
+        fixed = min(probe["seconds"], build["seconds"])
+        probe_nodes = {n["unique_id"]: n["seconds"] for n in probe["nodes"]}
+        above = [{"name": n["name"], "stage": n["stage"], "seconds": n["seconds"],
+                  "probe_seconds": probe_nodes.get(n["unique_id"], 0.0),
+                  "data_seconds": round(n["seconds"] - probe_nodes.get(n["unique_id"], 0.0), 3)}
+                 for n in build["nodes"]]
+        above.sort(key=lambda n: -n["data_seconds"])
+        split.update({"fixed_seconds": round(fixed, 3), "data_seconds": round(build["seconds"] - fixed, 3),
+                      "fixed_share": round(fixed / build["seconds"], 3) if build["seconds"] else None,
+                      "probe_startup_seconds": round(max(0.0, probe["seconds"]
+                                                         - probe["timeline"]["elapsed_seconds"]), 3),
+                      "probe_node_seconds": round(sum(probe_nodes.values()), 3),
+                      "largest_data_costs": above[:top]})
+    return split
+
+
+def published_checksums(database: Path, schema: str = PUBLISHED_SCHEMA) -> dict[str, dict]:
+    """Row count and an order-independent checksum of every table of ``schema``.
+
+    Each row is rendered as JSON (run columns ``RUN_COLUMNS`` left out, floating-point
+    columns to 12 significant digits, as the write-audit-publish tests compare two builds),
+    hashed, and the sorted row hashes are hashed again: equal for equal multisets of rows.
+    """
+    import duckdb
+
+    sums = {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by 1",
+            [schema]).fetchall()]
+        for table in tables:
+            floats = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                "and data_type in ('DOUBLE', 'FLOAT', 'REAL')", [schema, table]).fetchall()]
+            excluded = RUN_COLUMNS.get(table, ())
+            floats = [c for c in floats if c not in excluded]
+            select = "*"
+            if excluded:
+                select += " exclude (" + ", ".join(f'"{c}"' for c in excluded) + ")"
+            if floats:
+                select += " replace (" + ", ".join(f"""format('{{:.12g}}', "{c}") as "{c}\"""" for c in floats) + ")"
+            rows, digest = con.execute(
+                f'select count(*), md5(coalesce(string_agg(h, \'\' order by h), \'\')) from ('
+                f'select md5(cast(to_json(r) as varchar)) as h from (select {select} from "{schema}"."{table}") as r)'
+            ).fetchone()
+            sums[table] = {"rows": int(rows), "checksum": digest}
+    return sums
+
+
+def compare_checksums(a: dict[str, dict], b: dict[str, dict]) -> dict:
+    """Tables equal in both, and those that differ or exist in one only."""
+    differing = sorted(t for t in set(a) | set(b) if a.get(t) != b.get(t))
+    return {"identical": not differing, "tables": len(set(a) | set(b)), "differing": differing}
+
+
+def quality_counts(database: Path) -> dict[str, dict]:
+    """The published data_quality_report: check_name -> rows, customers and amount affected."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute(f"select check_name, rows_affected, customers_affected, amount_affected "
+                           f"from {PUBLISHED_SCHEMA}.data_quality_report order by 1").fetchall()
+    return {name: {"rows": int(n), "customers": int(c), "amount": float(amount)} for name, n, c, amount in rows}
+
+
+def median_pairs(pairs: list[dict]) -> dict:
+    """Medians of ours, the baseline and the per-pair ratio over the A B pairs."""
+    out = {"pairs": len(pairs), "ours_seconds": round(statistics.median(p["ours_seconds"] for p in pairs), 3)}
+    with_baseline = [p for p in pairs if p.get("baseline_seconds")]
+    if with_baseline:
+        out["baseline_seconds"] = round(statistics.median(p["baseline_seconds"] for p in with_baseline), 3)
+        out["ratio"] = round(statistics.median(p["ratio"] for p in with_baseline), 3)
+    for key in ("incremental_seconds", "full_refresh_seconds", "incremental_ratio"):
+        values = [p[key] for p in pairs if p.get(key) is not None]
+        if values:
+            out[key] = round(statistics.median(values), 3)
+    return out
+
+
+def alternate(n: int, ours, baseline) -> list[dict]:
+    """Run ``ours(i)`` and ``baseline(i)`` alternately, A B A B ..., ``n`` times.
+
+    ``ours`` returns a dict with at least ``seconds``; ``baseline`` returns one with
+    ``seconds`` or None (skipped or failed). Returns one dict per pair.
+    """
+    pairs = []
+    for i in range(n):
+        a = ours(i)
+        b = baseline(i)
+        pair = {"pair": i + 1, "ours_seconds": a["seconds"]}
+        if a.get("incremental"):
+            inc = a["incremental"]
+            pair.update({"incremental_seconds": inc["incremental"]["seconds"],
+                         "full_refresh_seconds": inc["full_refresh"]["seconds"],
+                         "incremental_ratio": inc["ratio"], "marts_identical": inc["marts"]["identical"]})
+        if b and b.get("seconds"):
+            pair.update({"baseline_seconds": b["seconds"], "ratio": round(a["seconds"] / b["seconds"], 3)})
+        pairs.append(pair)
+    return pairs
+
+
 # ---------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------
@@ -262,6 +426,9 @@ def report(r: dict) -> str:
     for s in b["stages"]:
         lines.append(f"  {s['stage']:<20} {s['nodes']:>5} {s['wall_seconds']:>8.1f} {s['node_seconds']:>8.1f}")
     lines.append(f"  {'dbt elapsed':<20} {'':>5} {b['dbt_elapsed_seconds']:>8.1f}")
+    warned = [n["name"] for n in b["nodes"] if n["status"] == "warn"]
+    if warned:
+        lines.append(f"  warnings (published anyway, warn severity): {', '.join(warned)}")
     lines += ["", "largest nodes:"]
     for n in b["nodes"][:8]:
         lines.append(f"  {n['seconds']:>7.1f} s  {n['stage']:<18} {n['name']}")
@@ -293,7 +460,93 @@ def report(r: dict) -> str:
             f"peak RSS {_gib(bf['peak_rss_bytes'])} (address space capped at "
             f"{r['baseline_memory_gib']:g} GiB): {bf['last_line']}",
         ]
+    lines += _report_split(r)
+    if r.get("incremental"):
+        lines += _report_incremental(r["incremental"])
+    if len(r.get("pairs", [])) > 1:
+        lines += _report_pairs(r["pairs"], r["medians"])
     return "\n".join(lines)
+
+
+def _report_split(r: dict) -> list[str]:
+    c, o = r["cost_split"], r.get("overhead")
+    lines = ["", f"where the build's {c['wall_seconds']:.1f} s go:",
+             f"  {c['startup_seconds']:>7.1f} s  dbt start-up and project load (wall - dbt elapsed"
+             + (f"; a full parse alone takes {o['parse']['seconds']:.1f} s, dbt ls {o['ls']['seconds']:.1f} s)"
+                if o else ")"),
+             f"  {c['between_nodes_seconds']:>7.1f} s  dbt between nodes (elapsed - time any node ran)",
+             f"  {c['nodes_running_seconds']:>7.1f} s  nodes running (node time: compile {c['compile_seconds']:.1f} s, "
+             f"execute {c['execute_seconds']:.1f} s, on {r['threads']} threads)"]
+    if "fixed_seconds" in c:
+        p = r["probe"]
+        lines += [f"  dbt fixed cost ~ {c['fixed_seconds']:.1f} s ({c['fixed_share']:.0%}): the same build on "
+                  f"{p['customers']:,} customers / {p['orders_rows']:,} order rows (start-up "
+                  f"{c['probe_startup_seconds']:.1f} s, {len(p['nodes'])} nodes "
+                  f"{c['probe_node_seconds']:.1f} s node time)",
+                  f"  data work ~ {c['data_seconds']:.1f} s; largest remaining costs (node s above the tiny build):"]
+        for n in c["largest_data_costs"]:
+            lines.append(f"  {n['data_seconds']:>7.1f} s  {n['stage']:<18} {n['name']} "
+                         f"({n['seconds']:.1f} s, {n['probe_seconds']:.1f} s on tiny data)")
+    return lines
+
+
+def _report_incremental(inc: dict) -> list[str]:
+    d = inc["day"]
+    parts = ", ".join(f"{k} {v:,}" for k, v in d["parts"].items())
+    lines = ["", f"incremental: one appended day ({d['day']}): {d['rows']:,} order rows = "
+                 f"{d['rows'] / d['base_rows']:.2%} of {d['base_rows']:,}; {d['new_customers']:,} new customers",
+             f"  parts: {parts}",
+             f"  {'full build (base data)':<34} {inc['full_build_seconds']:>8.1f} s",
+             f"  {'incremental build (dbt build)':<34} {inc['incremental']['seconds']:>8.1f} s  "
+             f"peak RSS {_gib(inc['incremental']['peak_rss_bytes'])}",
+             f"  {'full refresh (--full-refresh)':<34} {inc['full_refresh']['seconds']:>8.1f} s  "
+             f"peak RSS {_gib(inc['full_refresh']['peak_rss_bytes'])}",
+             f"  ratio incremental / full refresh: {inc['ratio']:.2f}"]
+    for step, label in (("incremental", "incremental build"), ("full_refresh", "full refresh")):
+        warned = [n["name"] for n in inc[step]["nodes"] if n["status"] == "warn"]
+        if warned:
+            lines.append(f"  warnings in the {label} (published anyway, warn severity): {', '.join(warned)}")
+    m = inc["marts"]
+    left_out = "; ".join(f"{t}: {', '.join(c)}" for t, c in RUN_COLUMNS.items())
+    if m["identical"]:
+        lines.append(f"  published marts identical: yes ({m['tables']} tables of schema {PUBLISHED_SCHEMA}, "
+                     f"checksums without the run columns - {left_out})")
+    else:
+        lines.append(f"  published marts identical: NO - {len(m['differing'])} of {m['tables']} tables differ: "
+                     + ", ".join(m["differing"]))
+    before, after = inc["quality_before"], inc["quality_after"]
+    changed = [(k, before.get(k, {}).get("rows", 0), after.get(k, {}).get("rows", 0))
+               for k in sorted(set(before) | set(after))]
+    changed = [c for c in changed if c[1] != c[2]]
+    lines.append("  data_quality_report rows_affected before -> after the day: "
+                 + (", ".join(f"{k} {a:,} -> {b:,}" for k, a, b in changed) or "unchanged"))
+    return lines
+
+
+def _report_pairs(pairs: list[dict], med: dict) -> list[str]:
+    has_inc = any("incremental_seconds" in p for p in pairs)
+    head = f"  {'pair':>4} {'ours s':>8} {'baseline s':>11} {'ratio':>6}"
+    if has_inc:
+        head += f" {'incr s':>8} {'refresh s':>9} {'incr/refresh':>12} {'identical':>9}"
+    lines = ["", f"repeat {len(pairs)} (ours and the baseline alternate A B A B; medians over the pairs):", head]
+
+    def fmt(v, spec):
+        return format(v, spec) if isinstance(v, (int, float)) else format("-", ">" + spec.split(".")[0])
+
+    for p in pairs:
+        line = (f"  {p['pair']:>4} {fmt(p['ours_seconds'], '8.1f')} {fmt(p.get('baseline_seconds'), '11.1f')} "
+                f"{fmt(p.get('ratio'), '6.2f')}")
+        if has_inc:
+            line += (f" {fmt(p.get('incremental_seconds'), '8.1f')} {fmt(p.get('full_refresh_seconds'), '9.1f')} "
+                     f"{fmt(p.get('incremental_ratio'), '12.2f')} {('yes' if p.get('marts_identical') else 'NO'):>9}")
+        lines.append(line)
+    line = (f"  {'med.':>4} {fmt(med['ours_seconds'], '8.1f')} {fmt(med.get('baseline_seconds'), '11.1f')} "
+            f"{fmt(med.get('ratio'), '6.2f')}")
+    if has_inc:
+        line += (f" {fmt(med.get('incremental_seconds'), '8.1f')} {fmt(med.get('full_refresh_seconds'), '9.1f')} "
+                 f"{fmt(med.get('incremental_ratio'), '12.2f')}")
+    lines.append(line)
+    return lines
 
 
 def machine() -> dict:
@@ -309,6 +562,49 @@ def machine() -> dict:
 
 
 # ---------------------------------------------------------------------------
+def _fresh_database(database: Path) -> None:
+    for path in (database, Path(str(database) + ".wal")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(Path(str(database) + ".tmp"), ignore_errors=True)
+
+
+def _link(target: Path, link: Path) -> None:
+    link.unlink(missing_ok=True)
+    link.symlink_to(target)
+
+
+def ensure_day(base: Path, data: dict, share: float) -> dict:
+    """The generated day for this data set, once (``segmentation.datagen_day``), cached."""
+    from segmentation.datagen_day import generate_day
+
+    folder = base / f"day-seed{SEED}-share{share:g}"
+    meta_path = folder / "day.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if Path(meta["orders_path"]).exists() and Path(meta["customers_path"]).exists():
+            return {**meta, "cached": True}
+    shutil.rmtree(folder, ignore_errors=True)
+    meta = generate_day(data["orders_path"], data["customers_path"], folder, seed=SEED, share=share)
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return {**meta, "cached": False}
+
+
+def run_build(label: str, args: list[str], *, vars_yaml: str, target: Path, env: dict, work: Path,
+              run_index: int, repeat: int) -> dict:
+    """One timed dbt invocation; its stages, nodes and timeline from run_results.json."""
+    suffix = "" if repeat == 1 else f"_{run_index + 1}"
+    result = run_measured(dbt_command(*args, vars_yaml=vars_yaml, target=target),
+                          work / f"dbt_{label}{suffix}.log", env)
+    _check(f"dbt {' '.join(args)} ({label})", result)
+    stages, by_name, nodes = stage_timings(target)
+    runs = work / "runs"
+    runs.mkdir(exist_ok=True)
+    shutil.copy2(target / "run_results.json", runs / f"{label}{suffix}.run_results.json")
+    result.update({"stages": stages, "nodes": nodes, "by_name": by_name, "timeline": node_timeline(target),
+                   "dbt_elapsed_seconds": json.loads((target / "run_results.json").read_text())["elapsed_time"]})
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python scripts/bench.py", description=__doc__.split("\n")[0])
     ap.add_argument("--size", default="100k", help=f"one of {', '.join(SIZES)} (default 100k)")
@@ -317,8 +613,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", default=str(PROJECT_DIR / ".bench"),
                     help="generated data and run outputs go to <cache-dir>/<size>/")
     ap.add_argument("--threads", type=int, default=2, help="DuckDB threads (dbt profile)")
+    ap.add_argument("--incremental", action="store_true",
+                    help="after the full build, append one generated day, then time dbt build "
+                         "(incremental) and dbt build --full-refresh on the same final data")
+    ap.add_argument("--day-share", type=float, default=0.003,
+                    help="--incremental: the day's order rows as a share of the base's (default 0.003)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run ours and the baseline alternately N times (A B A B); print medians")
     ap.add_argument("--skip-baseline", action="store_true", help="do not run the notebook baseline")
-    ap.add_argument("--skip-overhead", action="store_true", help="do not time dbt parse / dbt ls")
+    ap.add_argument("--skip-overhead", action="store_true",
+                    help="do not time dbt parse / dbt ls nor the empty-ish probe build")
+    ap.add_argument("--skip-probe", action="store_true",
+                    help="do not run the empty-ish probe build (the fixed cost / data work split)")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for the dbt build (repeatable)")
     ap.add_argument("--baseline-memory-gib", type=float, default=22.0,
@@ -334,6 +640,10 @@ def main(argv: list[str] | None = None) -> int:
         size, (customers, orders) = a.size, SIZES[a.size]
     else:
         ap.error(f"--size must be one of {', '.join(SIZES)}, got {a.size!r}")
+    if a.repeat < 1:
+        ap.error(f"--repeat must be at least 1, got {a.repeat}")
+    if not 0 < a.day_share < 1:
+        ap.error(f"--day-share must be between 0 and 1, got {a.day_share}")
     extra_env = dict(item.split("=", 1) for item in a.env)
 
     base = Path(a.cache_dir).resolve() / size
@@ -342,22 +652,40 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True)
     result: dict = {"size": size, "threads": a.threads, "machine": machine(),
                     "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "load_before": load_average(), "env": extra_env,
+                    "load_before": load_average(), "env": extra_env, "repeat": a.repeat,
                     "baseline_memory_gib": a.baseline_memory_gib}
 
     print(f"bench {size}: data ...", flush=True)
     data = ensure_data(base, customers, orders)
     result["data"] = data
-    vars_yaml = json.dumps({"orders_input": {"file": data["orders_path"]},
-                            "customers_input": {"file": data["customers_path"]}})
-    env = dbt_env(work / "bench.duckdb", a.threads, extra_env)
+    day = None
+    if a.incremental:
+        # Globs over one folder: the same vars before and after the day's files arrive.
+        input_dir = work / "input"
+        input_dir.mkdir()
+        base_links = {"orders": input_dir / "orders-0000-base.parquet",
+                      "customers": input_dir / "customers-0000-base.parquet"}
+        _link(Path(data["orders_path"]), base_links["orders"])
+        _link(Path(data["customers_path"]), base_links["customers"])
+        inputs = {"orders_input": {"file": str(input_dir / "orders-*.parquet")},
+                  "customers_input": {"file": str(input_dir / "customers-*.parquet")}}
+        print(f"bench {size}: the appended day ...", flush=True)
+        day = ensure_day(base, data, a.day_share)
+        day_links = {"orders": input_dir / Path(day["orders_path"]).name,
+                     "customers": input_dir / Path(day["customers_path"]).name}
+    else:
+        inputs = {"orders_input": {"file": data["orders_path"]},
+                  "customers_input": {"file": data["customers_path"]}}
+    vars_yaml = json.dumps(inputs)
+    database = work / "bench.duckdb"
+    env = dbt_env(database, a.threads, extra_env)
+    target = work / "target"
 
     if not a.skip_overhead:
         print(f"bench {size}: dbt parse / dbt ls ...", flush=True)
         # The build below reuses this target path, so it starts from the parsed project
         # (dbt's partial parsing), as every build after a user's first one does; the full
         # parse is timed here, on its own.
-        target = work / "target"
         parse = run_measured(dbt_command("parse", "--no-partial-parse", vars_yaml=vars_yaml, target=target),
                              work / "dbt_parse.log", env)
         _check("dbt parse", parse)
@@ -365,44 +693,110 @@ def main(argv: list[str] | None = None) -> int:
                           work / "dbt_ls.log", env)
         _check("dbt ls", ls)
         result["overhead"] = {"parse": parse, "ls": ls}
+        if not a.skip_probe:
+            print(f"bench {size}: empty-ish probe build ({PROBE_SIZE[0]:,} customers) ...", flush=True)
+            probe_data = ensure_data(Path(a.cache_dir).resolve() / "probe" / f"{PROBE_SIZE[0]}c_{PROBE_SIZE[1]}o",
+                                     *PROBE_SIZE)
+            probe_work = work / "probe"
+            probe_work.mkdir()
+            probe_vars = json.dumps({"orders_input": {"file": probe_data["orders_path"]},
+                                     "customers_input": {"file": probe_data["customers_path"]}})
+            probe_env = dbt_env(probe_work / "probe.duckdb", a.threads, extra_env)
+            # parsed first, as the build's project is, so both builds start from a parsed project
+            _check("dbt parse (probe)", run_measured(
+                dbt_command("parse", vars_yaml=probe_vars, target=probe_work / "target"),
+                probe_work / "dbt_parse.log", probe_env))
+            probe = run_build("build", ["build"], vars_yaml=probe_vars, target=probe_work / "target",
+                              env=probe_env, work=probe_work, run_index=0, repeat=1)
+            probe.update({"customers": probe_data["customers_rows"], "orders_rows": probe_data["orders_rows"]})
+            result["probe"] = probe
 
-    print(f"bench {size}: dbt build ...", flush=True)
-    target = work / "target"
-    build = run_measured(dbt_command("build", vars_yaml=vars_yaml, target=target),
-                         work / "dbt_build.log", env)
-    _check("dbt build", build)
-    stages, by_name, nodes = stage_timings(target)
-    rfm_seconds = sum(by_name.get(m, 0.0) for m in RFM_AGGREGATION_MODELS)
-    build.update({
-        "stages": stages,
-        "nodes": nodes,
-        "dbt_elapsed_seconds": json.loads((target / "run_results.json").read_text())["elapsed_time"],
-        "rfm_aggregation": {"models": list(RFM_AGGREGATION_MODELS), "seconds": round(rfm_seconds, 3),
-                            "order_rows": data["orders_rows"],
-                            "rows_per_second": data["orders_rows"] / rfm_seconds if rfm_seconds else None},
-        "figures": built_figures(work / "bench.duckdb"),
-    })
-    result["build"] = build
+    builds: list[dict] = []
+    baselines: list[dict] = []
 
-    if not a.skip_baseline:
-        print(f"bench {size}: notebook baseline ...", flush=True)
-        out = work / "baseline.json"
+    def save_partial() -> None:
+        # every finished step, so that a long run stopped halfway still leaves its figures
+        (work / "bench.partial.json").write_text(
+            json.dumps({**result, "builds": builds, "baselines": baselines}, indent=2, default=str))
+
+    def ours(i: int) -> dict:
+        tag = f" ({i + 1}/{a.repeat})" if a.repeat > 1 else ""
+        _fresh_database(database)
+        if day:
+            for link in day_links.values():
+                link.unlink(missing_ok=True)
+        print(f"bench {size}: dbt build{tag} ...", flush=True)
+        build = run_build("build", ["build"], vars_yaml=vars_yaml, target=target, env=env, work=work,
+                          run_index=i, repeat=a.repeat)
+        rfm_seconds = sum(build["by_name"].get(m, 0.0) for m in RFM_AGGREGATION_MODELS)
+        build.update({
+            "rfm_aggregation": {"models": list(RFM_AGGREGATION_MODELS), "seconds": round(rfm_seconds, 3),
+                                "order_rows": data["orders_rows"],
+                                "rows_per_second": data["orders_rows"] / rfm_seconds if rfm_seconds else None},
+            "figures": built_figures(database),
+        })
+        if day:
+            quality_before = quality_counts(database)
+            _link(Path(day["orders_path"]), day_links["orders"])
+            _link(Path(day["customers_path"]), day_links["customers"])
+            print(f"bench {size}: + one day, dbt build (incremental){tag} ...", flush=True)
+            inc = run_build("incremental", ["build"], vars_yaml=vars_yaml, target=target, env=env, work=work,
+                            run_index=i, repeat=a.repeat)
+            inc_sums, quality_after = published_checksums(database), quality_counts(database)
+            inc["figures"] = built_figures(database)
+            print(f"bench {size}: dbt build --full-refresh{tag} ...", flush=True)
+            full = run_build("full_refresh", ["build", "--full-refresh"], vars_yaml=vars_yaml, target=target,
+                             env=env, work=work, run_index=i, repeat=a.repeat)
+            full_sums = published_checksums(database)
+            build["incremental"] = {
+                "day": {k: v for k, v in day.items() if k != "cached"}, "full_build_seconds": build["seconds"],
+                "incremental": inc, "full_refresh": full,
+                "ratio": round(inc["seconds"] / full["seconds"], 3),
+                "marts": {**compare_checksums(inc_sums, full_sums), "run_columns_left_out": RUN_COLUMNS,
+                          "incremental": inc_sums, "full_refresh": full_sums},
+                "quality_before": quality_before, "quality_after": quality_after,
+            }
+        builds.append(build)
+        save_partial()
+        return build
+
+    def baseline(i: int) -> dict | None:
+        if a.skip_baseline:
+            return None
+        tag = f" ({i + 1}/{a.repeat})" if a.repeat > 1 else ""
+        print(f"bench {size}: notebook baseline{tag} ...", flush=True)
+        suffix = "" if a.repeat == 1 else f"_{i + 1}"
+        out = work / f"baseline{suffix}.json"
         bl = run_measured([PYTHON, str(PROJECT_DIR / "scripts" / "notebook_baseline.py"),
                            "--orders", data["orders_path"],
-                           "--as-of-date", build["figures"]["as_of_date"], "--json", str(out)],
-                          work / "baseline.log",
+                           "--as-of-date", builds[-1]["figures"]["as_of_date"], "--json", str(out)],
+                          work / f"baseline{suffix}.log",
                           memory_limit_bytes=int(a.baseline_memory_gib * 2**30))
-        if bl["returncode"] == 0:
-            inner = json.loads(out.read_text())
-            bl.update({"steps": inner["steps"], "customers": inner["customers"],
-                       "chosen_k": inner["chosen_k"], "inner_seconds": inner["seconds"]})
-            result["baseline"] = bl
-            result["ratio"] = round(build["seconds"] / bl["seconds"], 3)
-        else:
+        if bl["returncode"] != 0:
             # Not fatal: at 5M/100M the notebook approach may not fit in memory at all;
             # that is a result too. The build's figures stand on their own.
             last = Path(bl["log"]).read_text(errors="replace").strip().splitlines()[-1:] or [""]
             result["baseline_failed"] = {**bl, "last_line": last[0][:300]}
+            return None
+        inner = json.loads(out.read_text())
+        bl.update({"steps": inner["steps"], "customers": inner["customers"],
+                   "chosen_k": inner["chosen_k"], "inner_seconds": inner["seconds"]})
+        baselines.append(bl)
+        save_partial()
+        return bl
+
+    pairs = alternate(a.repeat, ours, baseline)
+    medians = median_pairs(pairs)
+    result.update({"pairs": pairs, "medians": medians})
+    # Per-stage figures of the median build (the lower middle one for an even count).
+    build = sorted(builds, key=lambda b: b["seconds"])[(len(builds) - 1) // 2]
+    result["build"] = build
+    if day:
+        result["incremental"] = build["incremental"]
+    if baselines:
+        result["baseline"] = sorted(baselines, key=lambda b: b["seconds"])[(len(baselines) - 1) // 2]
+        result["ratio"] = medians["ratio"]
+    result["cost_split"] = cost_split(build, result.get("probe"))
 
     result["load_after"] = load_average()
     text = report(result)
