@@ -257,6 +257,18 @@ def _persona_case(threshold_expr: str) -> str:
     return "CASE " + " ".join(parts) + f" ELSE {len(PERSONAS) - 1} END"
 
 
+def connect_generator(spill_prefix: str, threads: int | None, memory_limit: str | None):
+    """An in-memory DuckDB for the generators: insertion order kept (deterministic bytes),
+    spilling to a fresh temporary folder (returned, for the caller to remove)."""
+    spill_dir = tempfile.mkdtemp(prefix=spill_prefix)
+    config = {"preserve_insertion_order": True, "temp_directory": spill_dir}
+    if threads:
+        config["threads"] = int(threads)
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    return spill_dir, duckdb.connect(":memory:", config=config)
+
+
 def _setup(con: duckdb.DuckDBPyConnection, seed: int) -> None:
     # u(x): top 53 bits of a UBIGINT hash -> [0, 1)
     con.execute("CREATE OR REPLACE MACRO u(x) AS ((x >> 11)::DOUBLE / 9007199254740992.0)")
@@ -548,13 +560,7 @@ def generate(
     # purchases + refunds ~= orders; the handful of dirty rows is not budgeted
     base_orders = round(orders / (1.0 + REFUND_RATE / (1.0 - REFUND_RATE)))
 
-    spill_dir = tempfile.mkdtemp(prefix="datagen_spill_")
-    config = {"preserve_insertion_order": True, "temp_directory": spill_dir}
-    if threads:
-        config["threads"] = int(threads)
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    con = duckdb.connect(":memory:", config=config)
+    spill_dir, con = connect_generator("datagen_spill_", threads, memory_limit)
     try:
         _setup(con, seed)
         _build_customers(con, customers, base_orders, seed, start, window_days)

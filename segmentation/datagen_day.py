@@ -51,13 +51,20 @@ import json
 import math
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
-from segmentation.datagen import CANCEL_RATE, DEFAULT_MEMORY_LIMIT, GEOGRAPHY, _copy_options, _rand, _setup
+from segmentation.datagen import (
+    CANCEL_RATE,
+    DEFAULT_MEMORY_LIMIT,
+    GEOGRAPHY,
+    _copy_options,
+    _rand,
+    _setup,
+    connect_generator,
+)
 
 DEFAULT_SHARE = 0.003
 MIN_DAY_LINES = 100
@@ -122,13 +129,7 @@ def generate_day(orders_path: str | Path, customers_path: str | Path, out_dir: s
     t0 = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    spill_dir = tempfile.mkdtemp(prefix="datagen_day_spill_")
-    config = {"preserve_insertion_order": True, "temp_directory": spill_dir}
-    if threads:
-        config["threads"] = int(threads)
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    con = duckdb.connect(":memory:", config=config)
+    spill_dir, con = connect_generator("datagen_day_spill_", threads, memory_limit)
     try:
         con.execute("set enable_progress_bar = false")  # a session option, not a connect() one
         _setup(con, seed)
