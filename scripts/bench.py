@@ -534,19 +534,19 @@ def _report_pairs(pairs: list[dict], med: dict) -> list[str]:
     def fmt(v, spec):
         return format(v, spec) if isinstance(v, (int, float)) else format("-", ">" + spec.split(".")[0])
 
-    for p in pairs:
-        line = (f"  {p['pair']:>4} {fmt(p['ours_seconds'], '8.1f')} {fmt(p.get('baseline_seconds'), '11.1f')} "
-                f"{fmt(p.get('ratio'), '6.2f')}")
+    def row(label, figures: dict) -> str:
+        line = (f"  {label:>4} {fmt(figures['ours_seconds'], '8.1f')} {fmt(figures.get('baseline_seconds'), '11.1f')} "
+                f"{fmt(figures.get('ratio'), '6.2f')}")
         if has_inc:
-            line += (f" {fmt(p.get('incremental_seconds'), '8.1f')} {fmt(p.get('full_refresh_seconds'), '9.1f')} "
-                     f"{fmt(p.get('incremental_ratio'), '12.2f')} {('yes' if p.get('marts_identical') else 'NO'):>9}")
-        lines.append(line)
-    line = (f"  {'med.':>4} {fmt(med['ours_seconds'], '8.1f')} {fmt(med.get('baseline_seconds'), '11.1f')} "
-            f"{fmt(med.get('ratio'), '6.2f')}")
-    if has_inc:
-        line += (f" {fmt(med.get('incremental_seconds'), '8.1f')} {fmt(med.get('full_refresh_seconds'), '9.1f')} "
-                 f"{fmt(med.get('incremental_ratio'), '12.2f')}")
-    lines.append(line)
+            line += (f" {fmt(figures.get('incremental_seconds'), '8.1f')} "
+                     f"{fmt(figures.get('full_refresh_seconds'), '9.1f')} "
+                     f"{fmt(figures.get('incremental_ratio'), '12.2f')}")
+        return line
+
+    for p in pairs:
+        marts = f" {('yes' if p.get('marts_identical') else 'NO'):>9}" if has_inc else ""
+        lines.append(row(p["pair"], p) + marts)
+    lines.append(row("med.", med))
     return lines
 
 
