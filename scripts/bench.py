@@ -319,7 +319,8 @@ def published_checksums(database: Path, schema: str = PUBLISHED_SCHEMA) -> dict[
     """Row count and an order-independent checksum of every table of ``schema``.
 
     Each row is rendered as JSON (run columns ``RUN_COLUMNS`` left out, floating-point
-    columns to 12 significant digits, as the write-audit-publish tests compare two builds),
+    columns to 17 significant digits, so every bit, as the write-audit-publish tests compare
+    two builds),
     hashed, and the sorted row hashes are hashed again: equal for equal multisets of rows.
     """
     import duckdb
@@ -339,7 +340,7 @@ def published_checksums(database: Path, schema: str = PUBLISHED_SCHEMA) -> dict[
             if excluded:
                 select += " exclude (" + ", ".join(f'"{c}"' for c in excluded) + ")"
             if floats:
-                select += " replace (" + ", ".join(f"""format('{{:.12g}}', "{c}") as "{c}\"""" for c in floats) + ")"
+                select += " replace (" + ", ".join(f"""format('{{:.17g}}', "{c}") as "{c}\"""" for c in floats) + ")"
             rows, digest = con.execute(
                 f'select count(*), md5(coalesce(string_agg(h, \'\' order by h), \'\')) from ('
                 f'select md5(cast(to_json(r) as varchar)) as h from (select {select} from "{schema}"."{table}") as r)'

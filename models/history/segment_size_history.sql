@@ -60,7 +60,7 @@ sized as (
         segment_name,
         max(model_version) as cluster_model_version,
         count(*) as customers,
-        sum(revenue) as revenue
+        {{ exact_sum('revenue') }} as revenue
     from memberships
     group by 1, 2, 3, 4
 
@@ -77,8 +77,7 @@ final as (
         customers,
         customers * 1.0 / sum(customers) over (partition by as_of_date, segmentation_type) as share,
         revenue,
-        {#- Rounded to 9 decimals, so a rerun gives the same digits (float sums vary in the last). #}
-        round(revenue / nullif(sum(revenue) over (partition by as_of_date, segmentation_type), 0), 9) as revenue_share
+        revenue / nullif({{ exact_sum('revenue', over='partition by as_of_date, segmentation_type') }}, 0) as revenue_share
     from sized
 
 )

@@ -63,15 +63,31 @@ cluster_centroids as (
 
 ),
 
+{#- Means and standard deviations summed exactly (macros/sql/exact_sum.sql): the same
+    bits on a rerun, an incremental build and a full refresh. -#}
+population_means as (
+
+    select
+        {%- for feature in features %}
+        {{ exact_avg(feature) }} as mean_{{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from customer_features
+
+),
+
 population as (
 
     select
         {%- for feature in features %}
-        {#- exact-typed means, and rounded to 1e-9, so reruns give the same digits #}
-        round(avg({{ feature }}), 9) as mean_{{ feature }},
-        round(stddev_pop(cast({{ feature }} as {{ type_double() }})), 9) as std_{{ feature }}{{ ',' if not loop.last }}
+        population_means.mean_{{ feature }},
+        {{ exact_stddev_pop('customer_features.' ~ feature, 'population_means.mean_' ~ feature) }} as std_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
     from customer_features
+    cross join population_means
+    group by
+        {%- for feature in features %}
+        population_means.mean_{{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
 
 ),
 
@@ -81,8 +97,6 @@ profiles_scored as (
         segment_profiles.*,
         {%- for feature in features %}
         population.mean_{{ feature }} as population_mean_{{ feature }},
-        {#- Rounded to 9 decimals: a parallel float sum differs in its last digit from one
-            build to the next, and published figures must be identical on a rerun. -#}
         round((segment_profiles.mean_{{ feature }} - population.mean_{{ feature }})
             / nullif(population.std_{{ feature }}, 0), 9) as z_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}

@@ -93,15 +93,15 @@ aggregated as (
         segment,
         segment_name,
         count(*) as customers,
-        sum(monetary) as revenue,
+        {{ exact_sum('monetary') }} as revenue,
         sum(case when has_marketing_consent then 1 else 0 end) as consented_customers,
         {%- for feature in features %}
-        round(avg({{ feature }}), 9) as mean_{{ feature }},
+        {{ exact_avg(feature) }} as mean_{{ feature }},
         percentile_cont(0.5) within group (order by {{ feature }}) as median_{{ feature }},
         {%- endfor %}
-        avg(probability_alive) as mean_probability_alive,
+        {{ exact_avg('probability_alive') }} as mean_probability_alive,
         {%- for horizon in clv_horizons() %}
-        sum(predicted_clv_{{ horizon }}) as expected_revenue_{{ horizon }},
+        {{ exact_sum('predicted_clv_' ~ horizon) }} as expected_revenue_{{ horizon }},
         {%- endfor %}
         max(as_of_date) as as_of_date
     from members_described
@@ -120,7 +120,7 @@ final as (
         cast(revenue as {{ type_double() }}) as revenue,
         -- doubles on both sides: Spark divides two decimal(38, s) sums at scale 6
         cast(revenue as {{ type_double() }})
-            / nullif(cast(sum(revenue) over (partition by segmentation_type) as {{ type_double() }}), 0)
+            / nullif({{ exact_sum('revenue', over='partition by segmentation_type') }}, 0)
             as revenue_share,
         cast(consented_customers as {{ dbt.type_bigint() }}) as consented_customers,
         {%- for feature in features %}

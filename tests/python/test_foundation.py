@@ -192,3 +192,41 @@ def test_unknown_input_key_is_rejected(project_copy):
     result = project_copy.dbt("build", "--select", "stg_orders", vars={"orders_input": {"fille": "x.csv"}})
     assert not result.success
     assert re.search(r"Unknown key 'fille' in var orders_input", project_copy.messages(result))
+
+
+# A sum whose order of adding changes the double result: 1e16 + 1 is 1e16 in a double,
+# so adding 1e16, 1, -1e16 in that order gives 0 and in another order 1.
+EXACT_SUM_SQL = """
+with value_rows as (
+    select cast(1e16 as {{ type_double() }}) as value, 1 as position
+    union all select cast(1 as {{ type_double() }}), 2
+    union all select cast(-1e16 as {{ type_double() }}), 3
+),
+spread as (
+    select cast(value as {{ type_double() }}) as value from (
+        select 2 as value union all select 4 union all select 4 union all select 4
+        union all select 5 union all select 5 union all select 7 union all select 9) as v
+),
+spread_mean as (
+    select {{ exact_avg('value') }} as mean from spread
+)
+select
+    (select {{ exact_sum('value') }} from value_rows) as exact_total,
+    (select {{ exact_avg('value') }} from value_rows) as exact_mean,
+    (select max(running) from (select {{ exact_sum('value', over='order by position') }} as running
+                               from value_rows) as windowed) as exact_running_max,
+    (select {{ exact_stddev_pop('spread.value', 'spread_mean.mean') }}
+     from spread cross join spread_mean group by spread_mean.mean) as exact_std,
+    (select mean from spread_mean) as spread_mean
+"""
+
+
+def test_exact_sum_does_not_depend_on_the_order_of_adding(demo_build):
+    """Published aggregates (segment_profiles, segment_cards, segment_size_history) use these,
+    so an incremental build and a full refresh publish the same bits (issue 13)."""
+    result = demo_build.dbt("show", "--inline", EXACT_SUM_SQL, "--limit", "1")
+    assert result.success, demo_build.failure_summary(result)
+    table = result.result.results[0].agate_table
+    row = dict(zip(table.column_names, (float(v) for v in table.rows[0])))
+    assert row == {"exact_total": 1.0, "exact_mean": 1 / 3, "exact_running_max": 1e16,
+                   "exact_std": 2.0, "spread_mean": 5.0}

@@ -231,7 +231,10 @@ select
      from (select 'a' as label, 1 as position union all select 'b', 3 union all select 'c', 2) as ordered)
         as ordered_listagg,
     (select {{ quote_identifier('odd `name" x') }}
-     from (select 42 as {{ quote_identifier('odd `name" x') }}) as named) as quoted_identifier_value
+     from (select 42 as {{ quote_identifier('odd `name" x') }}) as named) as quoted_identifier_value,
+    (select {{ exact_sum('value') }}
+     from (select cast(1e16 as double) as value union all select cast(1 as double)
+           union all select cast(-1e16 as double)) as added) as exact_total
 """
 
 
@@ -284,6 +287,11 @@ def test_spark_listagg_keeps_its_order(shim_row):
 
 def test_spark_quote_identifier_is_a_name_not_a_string(shim_row):
     assert shim_row["quoted_identifier_value"] == 42
+
+
+def test_spark_exact_sum_is_exact(shim_row):
+    # 1e16 + 1 - 1e16 in doubles is 0 or 1 by the order of adding; as decimals it is 1.
+    assert float(shim_row["exact_total"]) == 1.0
 
 
 def test_spark_raise_error_stops_the_query_with_the_message(spark_build):

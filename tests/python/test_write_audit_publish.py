@@ -50,7 +50,8 @@ def table_checksums(database: Path, schema: str = PUBLISHED_SCHEMA,
     """sha256 of every table of ``schema``, rows in a fixed order (all columns).
 
     ``without_run_columns`` compares two different builds: it leaves out the columns that
-    name the build or the wall clock, and rounds floats to 12 significant digits.
+    name the build or the wall clock. Floats are compared to the bit (17 significant
+    digits): published aggregates are summed exactly (macros/sql/exact_sum.sql).
     """
     with duckdb.connect(str(database), read_only=True) as con:
         tables = [row[0] for row in con.execute(
@@ -60,9 +61,7 @@ def table_checksums(database: Path, schema: str = PUBLISHED_SCHEMA,
             excluded = RUN_COLUMNS.get(table, ()) if without_run_columns else ()
             columns = "* exclude (" + ", ".join(excluded) + ")" if excluded else "*"
             frame = con.sql(f'select {columns} from "{schema}"."{table}" order by all').df()
-            # Across two builds, floating-point sums may differ in the last digit (issue 11,
-            # "Reruns"; segment_cards.z_*): compare those to 12 significant digits.
-            text = frame.to_csv(index=False, float_format="%.12g" if without_run_columns else None)
+            text = frame.to_csv(index=False, float_format="%.17g")
             sums[table] = hashlib.sha256(text.encode()).hexdigest()
     return sums
 
