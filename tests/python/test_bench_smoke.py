@@ -221,9 +221,10 @@ def test_published_checksums_compare_rows_not_their_order_nor_run_columns(tmp_pa
     bench = _bench_module()
     databases = {}
     for name, rows, trained_at in (("a", "(1, 'x', 1/3), (2, null, 2.0)", "2026-01-01"),
-                                   ("b", "(2, null, 2.0), (1, 'x', 1/3 + 1e-15)", "2026-02-02"),
+                                   ("b", "(2, null, 2.0), (1, 'x', 1/3)", "2026-02-02"),
                                    ("c", "(1, 'x', 1/3), (2, '', 2.0)", "2026-01-01"),
-                                   ("d", "(1, 'x', 1/3), (1, 'x', 1/3), (2, null, 2.0)", "2026-01-01")):
+                                   ("d", "(1, 'x', 1/3), (1, 'x', 1/3), (2, null, 2.0)", "2026-01-01"),
+                                   ("e", "(1, 'x', 1/3 + 1e-15), (2, null, 2.0)", "2026-01-01")):
         databases[name] = tmp_path / f"{name}.duckdb"
         with duckdb.connect(str(databases[name])) as con:
             con.execute(f"create table main.segments as select * from (values {rows}) t(id, label, score)")
@@ -234,6 +235,8 @@ def test_published_checksums_compare_rows_not_their_order_nor_run_columns(tmp_pa
     assert bench.compare_checksums(sums["a"], sums["b"]) == {"identical": True, "tables": 2, "differing": []}
     assert bench.compare_checksums(sums["a"], sums["c"])["differing"] == ["segments"]  # null is not ''
     assert bench.compare_checksums(sums["a"], sums["d"])["differing"] == ["segments"]  # a row twice
+    # floats to the bit: published aggregates are summed exactly (macros/sql/exact_sum.sql)
+    assert bench.compare_checksums(sums["a"], sums["e"])["differing"] == ["segments"]
     assert bench.compare_checksums(sums["a"], {"segments": sums["a"]["segments"]})["differing"] == ["cluster_models"]
 
 
