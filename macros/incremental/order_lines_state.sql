@@ -45,22 +45,46 @@
 {% endmacro %}
 
 {#-
-    Which lines this build of `relation` (int_order_lines_grouped) reads, as a dict:
+    The stored int_order_lines_grouped that this build may read incrementally, or none:
+    none at parse time, with --full-refresh, on an engine whose state is a plain table
+    (order_lines_state_config) and when nothing is stored yet. Read by
+    int_order_lines_window, which runs before int_order_lines_grouped is rebuilt.
+-#}
+{% macro order_lines_stored_relation() %}
+    {%- if not execute or flags.FULL_REFRESH or order_lines_state_config()['materialized'] != 'incremental' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(stored_model_relation('int_order_lines_grouped')) }}
+{% endmacro %}
+
+{#- The relation a model of this project was last built to (in this build's schema), or none. -#}
+{% macro stored_model_relation(model_name) %}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == model_name
+            and node.package_name == project_name -%}
+        {{ return(adapter.get_relation(node.database, node.schema, node.alias)) }}
+    {%- endfor -%}
+    {{ return(none) }}
+{% endmacro %}
+
+{#-
+    Which lines this build reads again, as a dict (computed by int_order_lines_window
+    from the stored state before it is rebuilt; `relation` is order_lines_stored_relation()):
       full:   true when every line is read (first build, --full-refresh, the table on an
-              engine without incremental, a changed settings fingerprint, no dated line yet);
+              engine without incremental, a changed settings fingerprint, no dated line or
+              no as-of date stored yet);
       cutoff: the first day read again (a 'YYYY-MM-DD' text) when not full: the watermark
               (the latest order date already stored, not after the build date) minus var
               incremental_lookback_days. Lines dated on or after it, lines without a
               readable date and lines before var min_order_date are read again; their stored
               rows are deleted first (pre_hook);
+      previous_as_of: the as-of date the stored state was built at (int_as_of_date as it
+              was stored), when not full;
       reason: why, for the log.
-    Runs a query on the stored table, so only at execution.
 -#}
 {% macro order_lines_slice(relation) %}
-    {#- A unit test has no `this`: it tests the full build. Not at parse time, so a mistyped
-        var is named by validate_vars with every other one (on-run-start) first. -#}
-    {%- if not execute or relation is none or not is_incremental() -%}
-        {{ return({'full': true, 'cutoff': none, 'reason': 'full build'}) }}
+    {%- if not execute or relation is none -%}
+        {{ return({'full': true, 'cutoff': none, 'previous_as_of': none,
+                   'reason': 'full build' if not execute or flags.FULL_REFRESH or order_lines_state_config()['materialized'] != 'incremental' else 'nothing stored yet'}) }}
     {%- endif -%}
     {%- set lookback = incremental_lookback_days() -%}
     {%- set query -%}
@@ -76,15 +100,44 @@
     {%- endset -%}
     {%- set row = run_query(query).rows[0] -%}
     {%- set fingerprint = order_lines_settings_fingerprint() -%}
-    {%- if row['min_fingerprint'] is none -%}
-        {{ return({'full': true, 'cutoff': none, 'reason': 'nothing stored yet'}) }}
-    {%- elif row['min_fingerprint'] != fingerprint or row['max_fingerprint'] != fingerprint -%}
-        {{ return({'full': true, 'cutoff': none, 'reason': 'orders_input or min_order_date changed since the stored rows were built'}) }}
-    {%- elif row['watermark'] is none -%}
-        {{ return({'full': true, 'cutoff': none, 'reason': 'no dated line stored yet'}) }}
+    {%- set as_of_relation = stored_model_relation('int_as_of_date') -%}
+    {%- set previous_as_of = none -%}
+    {%- if as_of_relation is not none -%}
+        {%- set as_of_rows = run_query('select cast(as_of_date as ' ~ dbt.type_string() ~ ') as as_of_date from ' ~ as_of_relation).rows -%}
+        {%- if as_of_rows | length == 1 and as_of_rows[0][0] is not none -%}
+            {%- set previous_as_of = (as_of_rows[0][0] | string)[:10] -%}
+        {%- endif -%}
     {%- endif -%}
-    {{ return({'full': false, 'cutoff': (row['cutoff'] | string)[:10],
+    {%- if row['min_fingerprint'] is none -%}
+        {{ return({'full': true, 'cutoff': none, 'previous_as_of': none, 'reason': 'nothing stored yet'}) }}
+    {%- elif row['min_fingerprint'] != fingerprint or row['max_fingerprint'] != fingerprint -%}
+        {{ return({'full': true, 'cutoff': none, 'previous_as_of': none, 'reason': 'orders_input or min_order_date changed since the stored rows were built'}) }}
+    {%- elif row['watermark'] is none -%}
+        {{ return({'full': true, 'cutoff': none, 'previous_as_of': none, 'reason': 'no dated line stored yet'}) }}
+    {%- elif previous_as_of is none -%}
+        {{ return({'full': true, 'cutoff': none, 'previous_as_of': none, 'reason': 'no as-of date stored yet'}) }}
+    {%- endif -%}
+    {{ return({'full': false, 'cutoff': (row['cutoff'] | string)[:10], 'previous_as_of': previous_as_of,
                'reason': 'watermark ' ~ row['watermark'] ~ ', lookback ' ~ lookback ~ ' days'}) }}
+{% endmacro %}
+
+{#-
+    This build's slice as int_order_lines_window stored it (the dict of order_lines_slice),
+    for the models built after it. `incremental`: the caller's is_incremental(); when false
+    (a first build, --full-refresh, a unit test) the caller builds in full and the window
+    is not read.
+-#}
+{% macro order_lines_window(incremental) %}
+    {%- if not execute or not incremental -%}
+        {{ return({'full': true, 'cutoff': none, 'previous_as_of': none, 'reason': 'full build'}) }}
+    {%- endif -%}
+    {%- set row = run_query('select is_full_read, cast(reread_from_date as ' ~ dbt.type_string() ~ ') as cutoff, '
+                            ~ 'cast(previous_as_of_date as ' ~ dbt.type_string() ~ ') as previous_as_of, reason from '
+                            ~ ref('int_order_lines_window')).rows[0] -%}
+    {{ return({'full': row['is_full_read'] in (true, 'true', 'True', 1),
+               'cutoff': none if row['cutoff'] is none else (row['cutoff'] | string)[:10],
+               'previous_as_of': none if row['previous_as_of'] is none else (row['previous_as_of'] | string)[:10],
+               'reason': row['reason']}) }}
 {% endmacro %}
 
 {#- The lines (or stored rows) of a slice, as a predicate on a date column. -#}
@@ -97,9 +150,32 @@
 {#- pre_hook of int_order_lines_grouped: delete the stored rows of the slice read again. -#}
 {% macro order_lines_delete_slice() %}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
-    {%- set slice = order_lines_slice(this) -%}
+    {%- set slice = order_lines_window(true) -%}
     {%- do log('int_order_lines_grouped: ' ~ ('every line read again' if slice['full'] else 'lines from ' ~ slice['cutoff'] ~ ' read again') ~ ' (' ~ slice['reason'] ~ ')', info=true) -%}
     {{ return('delete from ' ~ this ~ ' where ' ~ order_lines_slice_predicate(slice, 'order_date')) }}
+{% endmacro %}
+
+{#-
+    pre_hook of the order and customer state built from int_order_lines_grouped
+    (int_orders_aggregated, int_customers_orders_summarized, int_customers_purchase_days):
+    delete the rows this build derives again - those of the orders (key 'order') or the
+    customers (key 'customer') in int_order_keys_touched, or every row when the lines are
+    read in full.
+-#}
+{% macro order_state_delete(key) %}
+    {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- set slice = order_lines_window(true) -%}
+    {%- if slice['full'] -%}
+        {%- do log(this.identifier ~ ': every row derived again (' ~ slice['reason'] ~ ')', info=true) -%}
+        {{ return('delete from ' ~ this) }}
+    {%- endif -%}
+    {%- do log(this.identifier ~ ': the ' ~ key ~ 's of int_order_keys_touched derived again (' ~ slice['reason'] ~ ')', info=true) -%}
+    {%- set touched = ref('int_order_keys_touched') -%}
+    {%- if key == 'order' -%}
+        {{ return('delete from ' ~ this ~ ' where exists (select 1 from ' ~ touched ~ ' as touched where touched.customer_id = '
+                  ~ this.identifier ~ '.customer_id and touched.order_id = ' ~ this.identifier ~ '.order_id)') }}
+    {%- endif -%}
+    {{ return('delete from ' ~ this ~ ' where customer_id in (select customer_id from ' ~ touched ~ ' where customer_id is not null)') }}
 {% endmacro %}
 
 {#-

@@ -14,10 +14,11 @@
     (scripts/replay.py) keeps growing the history in the build schema until a full build
     publishes it.
 
-    Nodes tagged `input_state` (int_order_lines_grouped: incremental state derived from the
-    inputs, not published, so there is no copy to restore) are dropped instead after an
-    unclean invocation: a killed build may have deleted its slice without inserting it
-    again, so the next build rebuilds them from every line.
+    Nodes tagged `input_state` (int_order_lines_grouped and the order and customer rows
+    derived from it: incremental state derived from the inputs, not published, so there is
+    no copy to restore) are dropped instead after an unclean invocation: a killed build may
+    have deleted its slice without inserting it again, so the next build rebuilds them from
+    every line. A partial build that selects some of them drops the others (below).
 -#}
 {% macro prepare_build_schema() %}
     {%- if not execute -%}
@@ -59,6 +60,22 @@
                     reads the cache: the model then builds in full). -#}
                 {%- do adapter.drop_relation(build) -%}
                 {%- do restored.append(node.alias ~ ' (dropped: rebuilt from every line)') -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {#- The order-line state moves together: a build that selects some of its models but not
+        all would advance int_order_lines_grouped past what the order and customer rows
+        downstream were derived from (the next build re-derives only the orders its own
+        window touches). So the state models this invocation does not rebuild are dropped,
+        and rebuilt from every stored row by the next build that selects them. -#}
+    {%- set state_nodes = wap_nodes('input_state') -%}
+    {%- set selected_state = state_nodes | selectattr('unique_id', 'in', selected_resources) | list -%}
+    {%- if selected_state and selected_state | length < state_nodes | length -%}
+        {%- for node in state_nodes if node.unique_id not in selected_resources -%}
+            {%- set build = adapter.get_relation(node.database, node.schema, node.alias) -%}
+            {%- if build is not none -%}
+                {%- do adapter.drop_relation(build) -%}
+                {%- do log('incremental state: ' ~ node.alias ~ ' dropped (not selected with the rest of the order-line state; the next build that selects it derives it from every row)', info=true) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}

@@ -6,7 +6,9 @@
     (purchase days minus one), recency runs from the first to the last purchase day, t from
     the first purchase day to the as-of date, monetary_value is the mean net value of the
     repeat purchase days. Refunds on other days, and days refunded in full, are counted in
-    their own columns. The holdout columns count the purchase days after the as-of date
+    their own columns (the purchase days are kept per customer from build to build in
+    int_customers_purchase_days; only the as-of date's measures are computed here for
+    everyone). The holdout columns count the purchase days after the as-of date
     (when the data goes on past it), for comparing predictions with what happened.
 -#}
 {%- set days_per_unit = clv_days_per_unit() -%}
@@ -17,10 +19,9 @@ with customer_features as (
 
 ),
 
-orders as (
+purchase_days as (
 
-    select * from {{ ref('int_orders_aggregated') }}
-    where order_kind in ('purchase', 'refund')
+    select * from {{ ref('int_customers_purchase_days') }}
 
 ),
 
@@ -44,65 +45,6 @@ order_lines_after_as_of as (
     inner join as_of
         on order_lines.order_date > as_of.as_of_date
     where order_lines.exclusion_reason is null
-
-),
-
-order_days as (
-
-    select
-        customer_id,
-        order_date,
-        sum(order_amount) as day_net_amount,
-        sum(case when order_kind = 'refund' then -1 * order_amount else 0 end) as day_refunded_amount,
-        count(case when order_kind = 'purchase' then 1 end) as day_purchase_orders
-    from orders
-    group by 1, 2
-
-),
-
-order_days_classified as (
-
-    select
-        *,
-        day_purchase_orders > 0 and day_net_amount > 0 as is_purchase_day,
-        day_purchase_orders > 0 and day_net_amount <= 0 as is_refunded_in_full
-    from order_days
-
-),
-
-purchase_days_numbered as (
-
-    select
-        customer_id,
-        order_date,
-        day_net_amount,
-        row_number() over (partition by customer_id order by order_date) as purchase_day_number
-    from order_days_classified
-    where is_purchase_day
-
-),
-
-purchase_days_summarized as (
-
-    select
-        customer_id,
-        count(*) as purchase_days,
-        min(order_date) as first_purchase_date,
-        max(order_date) as last_purchase_date,
-        sum(case when purchase_day_number > 1 then day_net_amount end) as repeat_purchase_amount
-    from purchase_days_numbered
-    group by 1
-
-),
-
-other_days_summarized as (
-
-    select
-        customer_id,
-        sum(case when day_purchase_orders = 0 then day_refunded_amount else 0 end) as refunds_off_purchase_days,
-        count(case when is_refunded_in_full then 1 end) as days_refunded_in_full
-    from order_days_classified
-    group by 1
 
 ),
 
@@ -154,19 +96,17 @@ joined as (
     select
         customer_features.customer_id,
         customer_features.as_of_date,
-        purchase_days_summarized.first_purchase_date,
-        purchase_days_summarized.last_purchase_date,
-        coalesce(purchase_days_summarized.purchase_days, 0) as purchase_days,
-        purchase_days_summarized.repeat_purchase_amount,
-        coalesce(other_days_summarized.refunds_off_purchase_days, 0) as refunds_off_purchase_days,
-        coalesce(other_days_summarized.days_refunded_in_full, 0) as days_refunded_in_full,
+        purchase_days.first_purchase_date,
+        purchase_days.last_purchase_date,
+        coalesce(purchase_days.purchase_days, 0) as purchase_days,
+        purchase_days.repeat_purchase_amount,
+        coalesce(purchase_days.refunds_off_purchase_days, 0) as refunds_off_purchase_days,
+        coalesce(purchase_days.days_refunded_in_full, 0) as days_refunded_in_full,
         holdout_period.holdout_end_date,
         coalesce(holdout_summarized.holdout_purchase_days, 0) as holdout_purchase_days
     from customer_features
-    left join purchase_days_summarized
-        on customer_features.customer_id = purchase_days_summarized.customer_id
-    left join other_days_summarized
-        on customer_features.customer_id = other_days_summarized.customer_id
+    left join purchase_days
+        on customer_features.customer_id = purchase_days.customer_id
     left join holdout_summarized
         on customer_features.customer_id = holdout_summarized.customer_id
     cross join holdout_period

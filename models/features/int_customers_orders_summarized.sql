@@ -1,7 +1,20 @@
-{#- Per-customer order measures: the R, F and M inputs and the refund/cancellation counts. -#}
+{#-
+    Per-customer order measures: the R, F and M inputs and the refund/cancellation counts.
+    Incremental on DuckDB: only the customers of int_order_keys_touched are summed again.
+-#}
+{%- set window = order_lines_window(is_incremental()) -%}
+{{ config(
+    pre_hook="{{ order_state_delete('customer') }}",
+    **order_lines_state_config()
+) }}
+-- depends_on: {{ ref('int_order_lines_window') }}
+-- depends_on: {{ ref('int_order_keys_touched') }}
 with orders as (
 
     select * from {{ ref('int_orders_aggregated') }}
+    {%- if not window['full'] %}
+    where customer_id in (select customer_id from {{ ref('int_order_keys_touched') }} where customer_id is not null)
+    {%- endif %}
 
 ),
 

@@ -3,16 +3,19 @@
     summed per customer, order and day, and the excluded lines one row per distinct line
     (identical excluded lines share a row, line_count says how many). Every input line is in
     exactly one row. Incremental on DuckDB (macros/incremental/order_lines_state.sql): a
-    build reads only the lines of the last var incremental_lookback_days days before the
-    watermark and later (plus undated and pre-min_order_date lines), after deleting their
-    rows; the days before are checked unchanged against the input first.
+    build reads only the lines of the window int_order_lines_window decided (the last var
+    incremental_lookback_days days before the watermark and later, plus undated and
+    pre-min_order_date lines), after deleting their rows; the window's model has checked
+    the days before unchanged against the input, and int_order_keys_reread has kept the
+    keys of the deleted rows.
 -#}
-{%- set slice = order_lines_slice(this) -%}
+{%- set slice = order_lines_window(is_incremental()) -%}
 {{ config(
     pre_hook="{{ order_lines_delete_slice() }}",
     **order_lines_state_config()
 ) }}
-{{ assert_order_lines_unchanged_before(slice, this, ref('stg_orders')) }}
+-- depends_on: {{ ref('int_order_lines_window') }}
+-- depends_on: {{ ref('int_order_keys_reread') }}
 with order_lines as (
 
     select * from {{ ref('stg_orders') }}

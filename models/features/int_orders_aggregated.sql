@@ -4,10 +4,19 @@
     then a purchase, a refund (net amount below zero: returns and negative-amount
     cancellations), a cancellation (flagged cancelled, nothing paid) or a zero-amount order.
     An order's kind depends on all its lines, so it is re-derived here from the stored
-    per-day sums on every build (a refund line for an old order changes that order).
+    per-day sums of all its days (a refund line for an old order changes that order).
+    Incremental on DuckDB: only the orders of int_order_keys_touched are derived again
+    (their rows deleted first), every other order is kept as stored.
 
     Stops first when too many lines are unreadable (assert_excluded_line_share).
 -#}
+{%- set window = order_lines_window(is_incremental()) -%}
+{{ config(
+    pre_hook="{{ order_state_delete('order') }}",
+    **order_lines_state_config()
+) }}
+-- depends_on: {{ ref('int_order_lines_window') }}
+-- depends_on: {{ ref('int_order_keys_touched') }}
 {{ assert_excluded_line_share(ref('int_order_lines_grouped'), 'orders', line_count_sql='sum(line_count)') }}
 with order_days as (
 
@@ -15,6 +24,32 @@ with order_days as (
     where exclusion_reason is null
 
 ),
+
+{%- if not window['full'] %}
+
+touched as (
+
+    select * from {{ ref('int_order_keys_touched') }}
+
+),
+
+order_days_touched as (
+
+    select order_days.*
+    from order_days
+    inner join touched
+        on order_days.customer_id = touched.customer_id
+        and order_days.order_id = touched.order_id
+
+),
+{%- else %}
+
+order_days_touched as (
+
+    select * from order_days
+
+),
+{%- endif %}
 
 as_of as (
 
@@ -32,7 +67,7 @@ orders as (
         sum(order_days.amount) as order_amount,
         sum(order_days.line_count) as line_count,
         {{ dbt.bool_or('order_days.is_flagged_cancelled') }} as is_flagged_cancelled
-    from order_days
+    from order_days_touched as order_days
     inner join as_of
         on order_days.order_date <= as_of.as_of_date
     group by 1, 2

@@ -194,6 +194,64 @@ def test_an_as_of_date_in_the_past_stays_incremental_and_correct(sequence):
     assert past["outcome"] == steps["past_as_of_full"]
 
 
+def test_only_the_touched_orders_and_customers_are_derived_again(sequence):
+    project, steps = sequence
+    # The project's state is the last step's (past as-of date 2025-01-10, window from
+    # 2025-01-18 on): the keys of the stored rows read again, of the rows read in and of the
+    # rows dated between the stored as-of date (2025-01-21) and 2025-01-10.
+    touched = project.query("select customer_id, order_id from int_order_keys_touched order by all",
+                            schema=BUILD_SCHEMA)
+    # O2 (2025-01-10) counts at both as-of dates, so it is kept; O9 has no customer id.
+    assert [tuple(None if pd.isna(v) else v for v in row) for row in touched.to_numpy()] == [
+        ("C1", "O1"), ("C1", "O6"), ("C2", "O7"), ("C3", "O4"), ("C4", "O5"), ("C5", "O8"), (None, "O9")]
+    assert "int_orders_aggregated: the orders of int_order_keys_touched derived again" in steps["past_as_of"]["log"]
+    assert "int_customers_purchase_days: the customers of int_order_keys_touched derived again" \
+        in steps["past_as_of"]["log"]
+    window = project.query("select * from int_order_lines_window", schema=BUILD_SCHEMA).iloc[0]
+    assert (bool(window.is_full_read), str(window.reread_from_date)[:10], str(window.previous_as_of_date)[:10]) \
+        == (False, "2025-01-18", "2025-01-21")
+
+
+def test_an_order_deleted_upstream_inside_the_window_is_gone(tmp_path):
+    """O4 (C3's only order, 2025-01-18) is inside the window of the second build (lines from
+    2025-01-17 on) and deleted upstream: no guard fires, and C3 has no order left (its key
+    was kept by int_order_keys_reread before the rows were deleted)."""
+    orders = tmp_path / "orders.csv"
+    vars_ = {"orders_input": {"file": str(orders)}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    write_orders(orders, BASE)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    write_orders(orders, [row for row in BASE if row[0] != "O4"])
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    assert "lines from 2025-01-17 read again" in log_of(project)
+    assert project.scalar("select count(*) from int_orders_aggregated where order_id = 'O4'", schema=BUILD_SCHEMA) == 0
+    # without a customers input, customers come from the orders: C3 is no longer one
+    assert set(features(project)) == {"C1", "C2", "C4"}
+    assert project.scalar("select count(*) from int_customers_orders_summarized where customer_id = 'C3'",
+                          schema=BUILD_SCHEMA) == 0
+    assert outcome(project) == outcome(fresh_full_build(tmp_path, "full", orders))
+
+
+def test_a_partial_build_of_the_line_state_drops_the_state_derived_from_it(tmp_path):
+    """`--select int_order_lines_grouped` folds in a new day without the order and customer
+    rows: they are dropped, so the next build derives them from every stored row."""
+    orders = tmp_path / "orders.csv"
+    vars_ = {"orders_input": {"file": str(orders)}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    write_orders(orders, BASE)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    write_orders(orders, BASE + APPENDED)
+    shutil.rmtree(project.target_path / "logs", ignore_errors=True)
+    project.dbt("build", "--exclude-resource-type", "unit_test", "--select", "+int_order_lines_grouped",
+                vars=vars_, expect_success=True)
+    log = log_of(project)
+    for name in ("int_orders_aggregated", "int_customers_orders_summarized", "int_customers_purchase_days"):
+        assert f"incremental state: {name} dropped (not selected" in log
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    assert outcome(project) == outcome(fresh_full_build(tmp_path, "full", orders))
+    assert features(project)["C1"] == (2, Decimal(110), Decimal(110), Decimal(0), 0, "2025-01-21")
+
+
 # --- Full and incremental builds give identical public marts (demo data) -------------------
 
 FULL_BUILD = ("build", "--exclude-resource-type", "unit_test")
