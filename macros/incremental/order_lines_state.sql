@@ -157,7 +157,8 @@
 
 {#-
     pre_hook of the order and customer state built from int_order_lines_grouped
-    (int_orders_aggregated, int_customers_orders_summarized, int_customers_purchase_days):
+    (int_orders_aggregated, int_customers_orders_summarized, int_customers_purchase_days,
+    int_order_customers):
     delete the rows this build derives again - those of the orders (key 'order') or the
     customers (key 'customer') in int_order_keys_touched, or every row when the lines are
     read in full.

@@ -14,9 +14,9 @@ with customers as (
 
 ),
 
-order_lines as (
+order_customers as (
 
-    select * from {{ ref('int_order_lines_grouped') }}
+    select * from {{ ref('int_order_customers') }}
 
 ),
 
@@ -43,27 +43,6 @@ customers_deduplicated as (
 
     select * from customers_ranked
     where copy_number = 1
-
-),
-
-{#-
-    Customers in the orders input, from the stored rows of int_order_lines_grouped (one per
-    customer, order and day, or per excluded line), not from the lines again. A customer
-    has a line up to the as-of date unless every line is dated after it; lines excluded for
-    their id, date or amount count as "up to" it (those checks come before the as-of date),
-    duplicates do not (a copy of a later line is after it too).
--#}
-order_customers as (
-
-    select
-        order_lines.customer_id,
-        {{ dbt.bool_or(
-            "(order_lines.exclusion_reason is not null and order_lines.exclusion_reason <> 'exact_duplicate_row')"
-            ~ " or order_lines.order_date <= as_of.as_of_date") }} as has_lines_up_to_as_of_date
-    from order_lines
-    cross join as_of
-    where order_lines.customer_id is not null
-    group by 1
 
 ),
 

@@ -75,7 +75,8 @@ def outcome(project: DbtProject) -> tuple:
     """What a build computed from the lines, for comparing two builds exactly."""
     tables = [project.query(f"select * from {name} order by all", schema=BUILD_SCHEMA).to_csv(index=False)
               for name in ("customer_features", "data_quality_report", "int_orders_aggregated",
-                           "int_order_lines_excluded", "int_customers_clv_inputs")]
+                           "int_order_lines_excluded", "int_customers_clv_inputs", "int_customers_orders_summarized",
+                           "int_customers_purchase_days", "int_order_customers", "int_customers_unioned")]
     return tuple(tables)
 
 
@@ -245,7 +246,8 @@ def test_a_partial_build_of_the_line_state_drops_the_state_derived_from_it(tmp_p
     project.dbt("build", "--exclude-resource-type", "unit_test", "--select", "+int_order_lines_grouped",
                 vars=vars_, expect_success=True)
     log = log_of(project)
-    for name in ("int_orders_aggregated", "int_customers_orders_summarized", "int_customers_purchase_days"):
+    for name in ("int_orders_aggregated", "int_customers_orders_summarized", "int_customers_purchase_days",
+                 "int_order_customers"):
         assert f"incremental state: {name} dropped (not selected" in log
     project.dbt(*SELECT, vars=vars_, expect_success=True)
     assert outcome(project) == outcome(fresh_full_build(tmp_path, "full", orders))
