@@ -231,6 +231,19 @@ def test_every_own_check_var_is_built(built):
     assert sorted(OWN_CHECK) == sorted(name for name, entry in registry.items() if entry[1] == "own")
 
 
+#: The models tagged input_state (dbt_project.yml): the incremental order-line state.
+INPUT_STATE = ("int_order_lines_grouped", "int_orders_aggregated", "int_customers_orders_summarized",
+               "int_customers_purchase_days", "int_order_customers")
+
+
+def test_input_state_names_are_the_tagged_models():
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    features = project["models"]["customer_segmentation"]["features"]
+    tagged = {name for name, config in features.items()
+              if isinstance(config, dict) and "input_state" in (config.get("+tags") or [])}
+    assert tagged == set(INPUT_STATE)
+
+
 @pytest.mark.parametrize("name", OWN_CHECK)
 def test_hostile_vars_with_their_own_check_are_named(built, name):
     """Each stops before its model is written; nothing else changes."""
@@ -257,7 +270,8 @@ def test_hostile_vars_with_their_own_check_are_named(built, name):
         # A run after an unclean one starts by dropping the incremental order-line state
         # (README "Incremental daily builds": the next build reads every line again).
         # (An earlier case may have dropped it already.)
-        assert f"{BUILD_SCHEMA}.int_order_lines_grouped" not in after[0]
-        before[0].pop(f"{BUILD_SCHEMA}.int_order_lines_grouped", None)
+        for name in INPUT_STATE:
+            assert f"{BUILD_SCHEMA}.{name}" not in after[0]
+            before[0].pop(f"{BUILD_SCHEMA}.{name}", None)
     assert after == before
 
