@@ -8,21 +8,11 @@
 -#}
 {%- set window = order_lines_window(true) -%}
 -- depends_on: {{ ref('int_order_lines_window') }}
+-- depends_on: {{ ref('int_order_lines_grouped') }}
+-- depends_on: {{ ref('int_as_of_date') }}
 with reread as (
 
     select customer_id, order_id from {{ ref('int_order_keys_reread') }}
-
-),
-
-order_lines as (
-
-    select * from {{ ref('int_order_lines_grouped') }}
-
-),
-
-as_of as (
-
-    select as_of_date from {{ ref('int_as_of_date') }}
 
 ),
 
@@ -36,6 +26,18 @@ touched as (
 )
 {%- else %}
 {%- set previous = 'cast(' ~ quote_literal(window['previous_as_of']) ~ ' as date)' %}
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines_grouped') }}
+
+),
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
 
 read_in as (
 
