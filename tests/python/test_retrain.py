@@ -189,7 +189,8 @@ def test_clv_registry_scores_new_inputs_within_the_schedule_and_predictions_use_
 
 # --- the dbt builds -------------------------------------------------------------------------
 
-SELECT = ("build", "--exclude-resource-type", "unit_test", "--select", "+customer_clusters", "+customer_predictions")
+SELECT = ("build", "--exclude-resource-type", "unit_test", "--select", "+customer_clusters", "+customer_predictions",
+          "published_build")
 
 
 def _orders_up_to(project, day: str, customers: set[str] | None = None):
@@ -225,6 +226,8 @@ def test_daily_builds_score_with_the_stored_models_until_the_schedule_or_a_trigg
     log = _build(project, capfd, as_of_date="2026-09-30", orders_input=_orders_up_to(project, "2026-09-29"))
     assert "cluster_models: retrained: no stored model yet" in log
     assert "clv_models: retrained: no stored model yet" in log
+    assert project.scalar("select cluster_model_decision from published_build", schema=BUILD_SCHEMA) == (
+        "retrained: no stored model yet (model 1)")
     first = _clusters(project)
 
     # The same as-of date with one more day of orders: no new row, scored with model 1.
@@ -241,6 +244,11 @@ def test_daily_builds_score_with_the_stored_models_until_the_schedule_or_a_trigg
     pd.testing.assert_series_equal(first.loc[same_input, "cluster_id"], second.loc[same_input, "cluster_id"])
     assert set(project.query("select distinct model_version from customer_predictions where model_version "
                              "is not null", schema=BUILD_SCHEMA)["model_version"]) == {1}
+    # The record BI reads says so too (a partial build does not publish: the build schema).
+    decisions = project.query("select * from published_build", schema=BUILD_SCHEMA).iloc[0]
+    assert (decisions["cluster_model_version"], decisions["clv_model_version"]) == (1, 1)
+    assert decisions["cluster_model_decision"] == "scored with model 1, trained 0 days ago; retrain due in 30 days"
+    assert decisions["clv_model_decision"] == "scored with model 1, trained 0 days ago; retrain due in 30 days"
     # A rerun of that build: nothing added, the same clusters.
     _build(project, capfd, as_of_date="2026-09-30", orders_input=_orders_up_to(project, "2026-09-30"))
     assert len(_registry(project, "cluster_models")) == 1
@@ -258,6 +266,9 @@ def test_daily_builds_score_with_the_stored_models_until_the_schedule_or_a_trigg
         assert str(registry.loc[1, "as_of_date"])[:10] == "2026-10-30"
         assert registry.loc[1, "retrain_reason"] == "retrained: model 1 was 30 days old (var retrain_after_days: 30)"
     assert set(_clusters(project)["model_version"]) == {2}
+    decisions = project.query("select * from published_build", schema=BUILD_SCHEMA).iloc[0]
+    assert decisions["cluster_model_decision"] == (
+        "retrained: model 1 was 30 days old (var retrain_after_days: 30) (model 2)")
 
     # A settings change retrains at once (cluster settings: only cluster_models).
     _build(project, capfd, as_of_date="2026-10-30", orders_input=month, n_clusters=4)
