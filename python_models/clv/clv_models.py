@@ -5,7 +5,8 @@ int_customers_clv_inputs. A rebuild on unchanged inputs and fit settings adds no
 clv_mode: score never fits; the retrain schedule (vars retrain_after_days,
 retrain_max_customer_change; segmentation.retrain) lets a build with new data score with the
 stored fit, and the decision is printed (a new row keeps its reason in retrain_reason).
-On Spark above var clv_training_sample_size customers only the hash-ordered purchasers' sample is collected; Spark counts the rest (segmentation.clv.dbt).
+On Spark above var clv_training_sample_size customers only the hash-ordered purchasers'
+sample is collected; Spark counts the rest (segmentation.clv.dbt).
 """
 from segmentation.clv.dbt import clv_models_result, clv_settings
 from segmentation.dbt_glue import latest_registry_row, relation_frame
