@@ -5,7 +5,8 @@
     can tell two builds apart. It also says what the build did with each model registry
     (the retrain schedule, segmentation/retrain.py): a model trained by this build (its
     trained_at is not before the build started) gives its retrain_reason; otherwise the
-    build scored with the stored model, and the note counts its age in as-of days.
+    build scored with the stored model, and the note counts its age in as-of days (for CLV:
+    unless customer_predictions scored nobody, as when a due refit did not converge).
 -#}
 {%- set started = run_started_at.strftime('%Y-%m-%dT%H:%M:%S') -%}
 {%- set after_days = var('retrain_after_days') | int -%}
@@ -25,6 +26,19 @@ cluster_models as (
 clv_models as (
 
     select * from {{ ref('clv_models') }}
+
+),
+
+customer_predictions as (
+
+    select * from {{ ref('customer_predictions') }}
+
+),
+
+clv_scoring as (
+
+    select count(model_version) as scored_customers
+    from customer_predictions
 
 ),
 
@@ -48,6 +62,10 @@ clv_models as (
     select
         model_version,
         case
+            {% if registry == 'clv_models' -%}
+            when (select scored_customers from clv_scoring) = 0
+                then 'no customer scored: see customer_predictions.unscored_reason'
+            {% endif -%}
             when is_trained_by_this_build then {{ dbt.concat(["retrain_reason", "' (model '",
                                                                "cast(model_version as " ~ dbt.type_string() ~ ")", "')'"]) }}
             {% if mode == 'score' -%}
