@@ -53,7 +53,9 @@ clv_scoring as (
         cast({{ dbt.datediff(registry ~ '.as_of_date', 'as_of_date.as_of_date', 'day') }} as {{ dbt.type_bigint() }}) as model_age_days
     from {{ registry }}
     cross join as_of_date
-    where {{ registry }}.model_version = (select max(model_version) from {{ registry }})
+    where {{ registry }}.model_version = (
+        select max(registry_versions.model_version) from {{ registry }} as registry_versions
+    )
 
 ),
 
@@ -63,7 +65,7 @@ clv_scoring as (
         model_version,
         case
             {% if registry == 'clv_models' -%}
-            when (select scored_customers from clv_scoring) = 0
+            when (select clv_scoring.scored_customers from clv_scoring) = 0
                 then 'no customer scored: see customer_predictions.unscored_reason'
             {% endif -%}
             when is_trained_by_this_build then {{ dbt.concat(["retrain_reason", "' (model '",
