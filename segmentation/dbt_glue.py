@@ -326,6 +326,7 @@ def cluster_registry_update(frame: pd.DataFrame, settings: ClusteringSettings, m
         raise ValueError("clustering_mode is 'score' but no model is stored yet: "
                          "build once with clustering_mode: train")
     schedule = schedule if schedule is not None else RetrainSchedule(after_days=0)
+    empty_like = with_columns(empty_like, SCHEDULE_COLUMNS)
     if mode == "score":
         return empty_like, retrain_decision(previous, mode=mode, settings_changed=False, fingerprint=None,
                                             n_customers=None, as_of_date=None, schedule=schedule)
@@ -351,9 +352,28 @@ def cluster_registry_update(frame: pd.DataFrame, settings: ClusteringSettings, m
                                           f"{n_customers} customers (var training_sample_size)"]))
     row.update(as_of_date=None if _date_or_none(as_of_date) is None else pd.Timestamp(as_of_date),
                retrain_reason=decision.reason)
-    new = pd.DataFrame([row]).astype({"n_classified": "Int64", "n_unclassified": "Int64",
-                                      "as_of_date": "datetime64[us]", "retrain_reason": "str"})
+    new = pd.DataFrame([row]).astype({"n_classified": "Int64", "n_unclassified": "Int64", **SCHEDULE_COLUMNS})
     return new, decision
+
+
+#: Columns issue 13 added to cluster_models, with their dtypes (see :func:`with_columns`).
+SCHEDULE_COLUMNS = {"as_of_date": "datetime64[us]", "retrain_reason": "str"}
+
+
+def with_columns(frame: pd.DataFrame | None, dtypes: dict[str, str]) -> pd.DataFrame | None:
+    """``frame`` with every column of ``dtypes`` it lacks added, empty, of that dtype.
+
+    A registry stored before a column existed gets it appended (``on_schema_change:
+    append_new_columns``) only if the model's result has it, also when the build adds no
+    row: without it, a build that reuses a stored model would leave the column missing for
+    the models that read it.
+    """
+    if frame is None:
+        return None
+    missing = {name: dtype for name, dtype in dtypes.items() if name not in frame.columns}
+    if not missing:
+        return frame
+    return frame.assign(**{name: pd.Series(index=frame.index, dtype=dtype) for name, dtype in missing.items()})
 
 
 def _date_or_none(value: Any) -> Any:

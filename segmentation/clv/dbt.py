@@ -30,6 +30,7 @@ from segmentation.dbt_glue import (
     relation_frame,
     score_every_customer,
     training_frame,
+    with_columns,
 )
 from segmentation.retrain import RetrainDecision, RetrainSchedule, retrain_decision
 
@@ -164,7 +165,8 @@ def clv_registry_update(frame: pd.DataFrame, settings: ClvSettings, previous: di
     ValueError
         In score mode with no stored model.
     """
-    empty = empty_like if empty_like is not None else empty_registry()
+    empty = (with_columns(empty_like, {name: REGISTRY_DTYPES.get(name, "float64") for name in REGISTRY_COLUMNS})
+             if empty_like is not None else empty_registry())
     if settings.mode == "score":
         if previous is None:
             raise ValueError("var clv_mode is 'score' but clv_models holds no model yet: "

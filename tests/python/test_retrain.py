@@ -289,3 +289,31 @@ def test_daily_builds_score_with_the_stored_models_until_the_schedule_or_a_trigg
         assert latest["model_version"] == version
         assert latest["retrain_reason"].startswith("retrained early: "), latest["retrain_reason"]
         assert "more than var retrain_max_customer_change 10.0%" in latest["retrain_reason"]
+
+
+def test_a_registry_stored_before_the_schedule_gains_its_columns_and_retrains_once(project_copy, capfd):
+    """Registries are kept across builds and full refreshes: one written before issue 13 (no
+    as_of_date / retrain_reason in cluster_models, no retrain_reason in clv_models) gets the
+    columns appended (its rows keep theirs, empty). cluster_models retrains once (no as-of
+    date to count from), then follows the schedule; clv_models had its as_of_date already."""
+    import duckdb
+
+    project = project_copy
+    _build(project, capfd, as_of_date="2026-09-30", orders_input=_orders_up_to(project, "2026-09-30"))
+    with duckdb.connect(str(project.database)) as con:
+        con.execute(f"alter table {BUILD_SCHEMA}.cluster_models drop column as_of_date")
+        con.execute(f"alter table {BUILD_SCHEMA}.cluster_models drop column retrain_reason")
+        con.execute(f"alter table {BUILD_SCHEMA}.clv_models drop column retrain_reason")
+    log = _build(project, capfd, as_of_date="2026-10-05", orders_input=_orders_up_to(project, "2026-10-05"))
+    legacy = ("retrained: data changed and model 1 has no as-of date to schedule by "
+              "(stored before the retrain schedule)")
+    assert f"cluster_models: {legacy}" in log
+    clusters, clv = _registry(project, "cluster_models"), _registry(project, "clv_models")
+    assert list(clusters["model_version"]) == [1, 2] and list(clv["model_version"]) == [1]
+    assert pd.isna(clusters.loc[0, "as_of_date"]) and pd.isna(clusters.loc[0, "retrain_reason"])
+    assert pd.isna(clv.loc[0, "retrain_reason"]) and str(clv.loc[0, "as_of_date"])[:10] == "2026-09-30"
+    assert clusters.loc[1, "retrain_reason"] == legacy and str(clusters.loc[1, "as_of_date"])[:10] == "2026-10-05"
+    # clv_models kept its as_of_date column: model 1 is 5 days old, so the schedule scores with it.
+    assert "clv_models: scored with model 1, trained 5 days ago; retrain due in 25 days" in log
+    log = _build(project, capfd, as_of_date="2026-10-06", orders_input=_orders_up_to(project, "2026-10-06"))
+    assert "cluster_models: scored with model 2, trained 1 day ago; retrain due in 29 days" in log
