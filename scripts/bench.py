@@ -67,9 +67,10 @@ SEED = 42
 #: The empty-ish probe build (step 2): data work is nearly nil, so its time is dbt's fixed cost.
 PROBE_SIZE = (1_000, 10_000)
 #: Columns that name the build or the wall clock, not its data: left out of the checksums
-#: (the same as tests/python/test_write_audit_publish.py's RUN_COLUMNS).
-RUN_COLUMNS = {"published_build": ("build_id", "build_started_at"), "cluster_models": ("trained_at",),
-               "clv_models": ("trained_at",)}
+#: (the same as tests/python/test_write_audit_publish.py's RUN_COLUMNS; published_build's
+#: registry decisions say what the invocation did: a first build trains, its rerun reuses).
+RUN_COLUMNS = {"published_build": ("build_id", "build_started_at", "cluster_model_decision", "clv_model_decision"),
+               "cluster_models": ("trained_at",), "clv_models": ("trained_at",)}
 PUBLISHED_SCHEMA = "main"
 #: Models that turn order lines into per-customer R, F and M (the "RFM aggregation").
 RFM_AGGREGATION_MODELS = ("int_order_lines_grouped", "int_orders_aggregated",

@@ -25,6 +25,7 @@ from segmentation.clustering import (
     training_input,
 )
 from segmentation.clustering._common import dumps
+from segmentation.retrain import RetrainDecision, RetrainSchedule, retrain_decision
 
 CLUSTERING_MODES = ("train", "score")
 #: Environment variable: threads for the BLAS and OpenMP pools of NumPy, SciPy and
@@ -286,11 +287,32 @@ def _is_missing(value: Any) -> bool:
 def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode: str,
                         previous: dict[str, Any] | None, empty_like: pd.DataFrame | None,
                         same_method: dict[str, Any] | None | str = "previous",
-                        n_customers: int | None = None) -> pd.DataFrame:
+                        n_customers: int | None = None, as_of_date: Any = None,
+                        schedule: RetrainSchedule | None = None) -> pd.DataFrame:
     """The rows to append to the registry this build: one new model, or none.
 
-    No row is added in score mode, or when the latest model was trained on identical data
-    with identical settings (same fingerprint): a rerun reuses it, so reruns are stable.
+    The rows of :func:`cluster_registry_update` (which also says why).
+    """
+    return cluster_registry_update(frame, settings, mode, previous, empty_like, same_method,
+                                   n_customers, as_of_date, schedule)[0]
+
+
+def cluster_registry_update(frame: pd.DataFrame, settings: ClusteringSettings, mode: str,
+                            previous: dict[str, Any] | None, empty_like: pd.DataFrame | None,
+                            same_method: dict[str, Any] | None | str = "previous",
+                            n_customers: int | None = None, as_of_date: Any = None,
+                            schedule: RetrainSchedule | None = None
+                            ) -> tuple[pd.DataFrame, RetrainDecision]:
+    """The rows to append to the registry this build (one new model, or none) and why.
+
+    No row is added in score mode, when the latest model was trained on identical data
+    with identical settings (same fingerprint: a rerun reuses it, so reruns are stable), or
+    when the retrain schedule says the stored model still scores this build
+    (:func:`segmentation.retrain.retrain_decision`: settings unchanged, its as-of date fewer
+    than ``schedule.after_days`` days before ``as_of_date``, the customer count within
+    ``schedule.max_customer_change``). ``schedule`` None: the schedule is off (after_days 0,
+    every change of data retrains, as before issue 13). A new row records ``as_of_date``
+    and the decision's reason (``retrain_reason``).
     ``previous`` is the newest row; ``same_method`` the newest row of ``settings.algorithm``
     (stable ids are matched against it; None: no model of this method yet; default: the
     string ``"previous"``, i.e. ``previous`` itself).
@@ -300,15 +322,23 @@ def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode:
     when every customer is scored, in customer_clusters and customer_segments) and says so
     in its notes.
     """
+    if mode == "score" and previous is None:
+        raise ValueError("clustering_mode is 'score' but no model is stored yet: "
+                         "build once with clustering_mode: train")
+    schedule = schedule if schedule is not None else RetrainSchedule(after_days=0)
+    empty_like = with_columns(empty_like, SCHEDULE_COLUMNS)
     if mode == "score":
-        if previous is None:
-            raise ValueError("clustering_mode is 'score' but no model is stored yet: "
-                             "build once with clustering_mode: train")
-        return empty_like
+        return empty_like, retrain_decision(previous, mode=mode, settings_changed=False, fingerprint=None,
+                                            n_customers=None, as_of_date=None, schedule=schedule)
     prepared = training_input(frame, settings)
     fingerprint = prepared[1]
-    if previous is not None and previous.get("fingerprint") == fingerprint:
-        return empty_like
+    decision = retrain_decision(
+        previous, mode=mode, fingerprint=fingerprint,
+        settings_changed=previous is not None and previous.get("config_hash") != settings.config_hash(),
+        n_customers=n_customers if n_customers is not None else len(frame), as_of_date=as_of_date,
+        schedule=schedule)
+    if not decision.trains:
+        return empty_like, decision
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     with python_thread_limit():
         result = train_segmentation(frame, settings,
@@ -320,7 +350,42 @@ def train_registry_rows(frame: pd.DataFrame, settings: ClusteringSettings, mode:
                    notes_json=dumps([*json.loads(row["notes_json"]),
                                           f"trained on a hash-ordered sample of {len(frame)} of "
                                           f"{n_customers} customers (var training_sample_size)"]))
-    return pd.DataFrame([row]).astype({"n_classified": "Int64", "n_unclassified": "Int64"})
+    row.update(as_of_date=None if _date_or_none(as_of_date) is None else pd.Timestamp(as_of_date),
+               retrain_reason=decision.reason)
+    new = pd.DataFrame([row]).astype({"n_classified": "Int64", "n_unclassified": "Int64", **SCHEDULE_COLUMNS})
+    return new, decision
+
+
+#: Columns issue 13 added to cluster_models, with their dtypes (see :func:`with_columns`).
+SCHEDULE_COLUMNS = {"as_of_date": "datetime64[us]", "retrain_reason": "str"}
+
+
+def with_columns(frame: pd.DataFrame | None, dtypes: dict[str, str]) -> pd.DataFrame | None:
+    """``frame`` with every column of ``dtypes`` it lacks added, empty, of that dtype.
+
+    A registry stored before a column existed gets it appended (``on_schema_change:
+    append_new_columns``) only if the model's result has it, also when the build adds no
+    row: without it, a build that reuses a stored model would leave the column missing for
+    the models that read it.
+    """
+    if frame is None:
+        return None
+    missing = {name: dtype for name, dtype in dtypes.items() if name not in frame.columns}
+    if not missing:
+        return frame
+    return frame.assign(**{name: pd.Series(index=frame.index, dtype=dtype) for name, dtype in missing.items()})
+
+
+def _date_or_none(value: Any) -> Any:
+    return None if value is None or _is_missing(value) else value
+
+
+def build_as_of_date(relation: Any) -> Any:
+    """The build's as-of date: the one value of int_as_of_date (DuckDB relation or Spark)."""
+    frame = relation_frame(relation)
+    if len(frame) != 1 or "as_of_date" not in frame.columns:
+        raise ValueError(f"int_as_of_date must hold one row with as_of_date, got {len(frame)} row(s)")
+    return _date_or_none(frame["as_of_date"].iloc[0])
 
 
 def assign_customers(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:

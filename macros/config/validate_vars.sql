@@ -17,7 +17,8 @@
     {%- set known = [
         'orders_input', 'customers_input', 'as_of_date', 'rfm_bins', 'business_segment_fallback',
         'business_rule_numeric_columns', 'business_rule_text_columns', 'age_band_edges',
-        'rfm_no_purchase_segment', 'clustering_mode', 'clustering_input', 'cluster_features',
+        'rfm_no_purchase_segment', 'clustering_mode', 'retrain_after_days', 'retrain_max_customer_change',
+        'clustering_input', 'cluster_features',
         'cluster_optional_features', 'cluster_categorical_features', 'cluster_log_features',
         'cluster_clip_quantiles', 'cluster_scaler', 'cluster_categorical_weight',
         'cluster_categorical_max_levels', 'cluster_null_strategy', 'cluster_k_min', 'cluster_k_max',
@@ -77,7 +78,8 @@
     {%- set methods = ['kmeans', 'kprototypes', 'gmm', 'agglomerative', 'birch', 'hdbscan', 'meanshift'] -%}
     {%- set kinds = {
         'business_segment_fallback': 'text', 'rfm_no_purchase_segment': 'text',
-        'clustering_mode': ['train', 'score'], 'cluster_scaler': ['standard', 'robust', 'minmax'],
+        'clustering_mode': ['train', 'score'], 'retrain_after_days': 'whole number',
+        'retrain_max_customer_change': 'number or null', 'cluster_scaler': ['standard', 'robust', 'minmax'],
         'cluster_null_strategy': ['unclassified', 'impute_median'], 'drift_test_severity': ['warn', 'error'],
         'cluster_optional_features': 'names', 'cluster_log_features': 'names',
         'cluster_clip_quantiles': 'numbers or null', 'segment_max_churn': 'mapping of numbers',
@@ -143,6 +145,9 @@
         {%- elif kind == 'boolean or null' -%}
             {%- set ok = value is none or value is boolean -%}
             {%- set kind = 'true, false or null' -%}
+        {%- elif kind == 'whole number' -%}
+            {%- set ok = is_number and value >= 0 and value == (value | int) -%}
+            {%- set kind = 'a whole number, 0 or more' -%}
         {%- elif kind == 'number or null' -%}
             {%- set ok = value is none or is_number -%}
             {%- set kind = 'a number or null' -%}

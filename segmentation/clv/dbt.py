@@ -21,7 +21,7 @@ from segmentation.clv.model import (
     registry_row,
     score_customers,
 )
-from segmentation.clv.settings import ClvSettings
+from segmentation.clv.settings import FIT_SETTINGS, ClvSettings
 from segmentation.dbt_glue import (
     is_spark,
     latest_registry_row,
@@ -30,7 +30,9 @@ from segmentation.dbt_glue import (
     relation_frame,
     score_every_customer,
     training_frame,
+    with_columns,
 )
+from segmentation.retrain import RetrainDecision, RetrainSchedule, retrain_decision
 
 NOT_CONVERGED = ("no CLV model: the fit did not converge on these inputs, even at var "
                  "clv_fallback_penalizer_coef; raise that var or clv_penalizer_coef")
@@ -134,12 +136,26 @@ def _spark_whole_input(relation: Any, settings: ClvSettings) -> WholeInput:
 
 
 def clv_registry_rows(frame: pd.DataFrame, settings: ClvSettings, previous: dict[str, Any] | None,
-                      empty_like: pd.DataFrame | None, whole: WholeInput | None = None) -> pd.DataFrame:
+                      empty_like: pd.DataFrame | None, whole: WholeInput | None = None,
+                      schedule: RetrainSchedule | None = None) -> pd.DataFrame:
     """The rows to append to clv_models this build: one new fit, or none.
 
+    The rows of :func:`clv_registry_update` (which also says why).
+    """
+    return clv_registry_update(frame, settings, previous, empty_like, whole, schedule)[0]
+
+
+def clv_registry_update(frame: pd.DataFrame, settings: ClvSettings, previous: dict[str, Any] | None,
+                        empty_like: pd.DataFrame | None, whole: WholeInput | None = None,
+                        schedule: RetrainSchedule | None = None) -> tuple[pd.DataFrame, str]:
+    """The rows to append to clv_models this build (one new fit, or none) and why.
+
     None in score mode (which needs a stored model), none when the latest fit has the same
-    fingerprint (same fit settings and inputs: the rerun reuses it), none when the input
-    cannot carry a model (customer_predictions then says why).
+    fingerprint (same fit settings and inputs: the rerun reuses it), none when the retrain
+    schedule says the stored fit still scores this build (:func:`clv_decision`), none when
+    the input cannot carry a model (customer_predictions then says why). ``schedule`` None:
+    the schedule is off (every change of data refits, as before issue 13). A new row keeps
+    the decision's reason in ``retrain_reason``.
     With ``whole`` (:func:`clv_input` on Spark above the sample size) ``frame`` is the
     purchasers' sample: the status, fingerprint, as-of date, ``n_customers`` and
     ``n_purchasers`` come from Spark's counts, and ``notes_json`` says the fit saw a sample.
@@ -149,39 +165,63 @@ def clv_registry_rows(frame: pd.DataFrame, settings: ClvSettings, previous: dict
     ValueError
         In score mode with no stored model.
     """
-    empty = empty_like if empty_like is not None else empty_registry()
+    empty = (with_columns(empty_like, {name: REGISTRY_DTYPES.get(name, "float64") for name in REGISTRY_COLUMNS})
+             if empty_like is not None else empty_registry())
     if settings.mode == "score":
         if previous is None:
             raise ValueError("var clv_mode is 'score' but clv_models holds no model yet: "
                              "build once with clv_mode: train")
-        return empty
+        return empty, f"scored with model {int(previous['model_version'])}: score mode never refits"
     data = check_inputs(frame)
     status = (fit_status(data, settings) if whole is None
               else counts_fit_status(whole.n_purchasers, whole.n_repeat, settings))
     if status is not None:
-        return empty
+        return empty, f"no fit: {status}"
     digest = fingerprint(data, settings) if whole is None else whole.fingerprint
-    if previous is not None and previous.get("fingerprint") == digest:
-        return empty
     if whole is None:
         as_of = frame["as_of_date"].max() if "as_of_date" in frame.columns and len(frame) else None
     else:
         as_of = whole.as_of_date
+    as_of = None if as_of is None or pd.isna(as_of) else pd.Timestamp(as_of)
+    decision = clv_decision(previous, settings, digest, len(data) if whole is None else whole.n_customers,
+                            as_of, schedule)
+    if not decision.trains:
+        return empty, decision.reason
     with python_thread_limit():
         try:
-            row = registry_row(data, settings, previous, digest=digest,
-                               as_of_date=None if as_of is None or pd.isna(as_of) else pd.Timestamp(as_of))
+            row = registry_row(data, settings, previous, digest=digest, as_of_date=as_of)
         except FitDidNotConverge:
             # Documented treatment: no new fit; customer_predictions marks everyone unscored
             # with the reason instead of failing the whole build.
-            return empty
+            return empty, f"no fit: {NOT_CONVERGED}"
+    row["retrain_reason"] = decision.reason
     if whole is not None:
         row.update(n_customers=whole.n_customers, n_purchasers=whole.n_purchasers,
                    notes_json=json.dumps([*json.loads(row["notes_json"]),
                                           f"fitted on a hash-ordered sample of {len(data)} of "
                                           f"{whole.n_purchasers} purchasers (var clv_training_sample_size)"]))
     new = pd.DataFrame([row], columns=list(REGISTRY_COLUMNS))
-    return new.astype({name: REGISTRY_DTYPES.get(name, "float64") for name in REGISTRY_COLUMNS})
+    return new.astype({name: REGISTRY_DTYPES.get(name, "float64") for name in REGISTRY_COLUMNS}), decision.reason
+
+
+def clv_decision(previous: dict[str, Any] | None, settings: ClvSettings, digest: str, n_customers: int,
+                 as_of_date: Any, schedule: RetrainSchedule | None) -> RetrainDecision:
+    """:func:`segmentation.retrain.retrain_decision` for clv_models (train mode).
+
+    The settings changed when the stored fit's fit settings (``FIT_SETTINGS`` of its
+    ``settings_json``) differ from ``settings``'; scoring-only settings (horizons, discount
+    rate, churn bands) never refit. ``schedule`` None: the schedule is off.
+    """
+    changed = False
+    if previous is not None:
+        try:
+            stored = json.loads(previous.get("settings_json") or "{}")
+        except (TypeError, ValueError):
+            stored = {}
+        changed = {key: stored.get(key) for key in FIT_SETTINGS} != json.loads(settings.fit_json())
+    return retrain_decision(previous, mode=settings.mode, settings_changed=changed, fingerprint=digest,
+                            n_customers=n_customers, as_of_date=as_of_date,
+                            schedule=schedule if schedule is not None else RetrainSchedule(after_days=0))
 
 
 def empty_registry() -> pd.DataFrame:
@@ -189,29 +229,40 @@ def empty_registry() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=REGISTRY_DTYPES.get(name, "float64")) for name in REGISTRY_COLUMNS})
 
 
-def clv_predictions(frame: pd.DataFrame, registry: pd.DataFrame, settings: ClvSettings) -> pd.DataFrame:
+def clv_predictions(frame: pd.DataFrame, registry: pd.DataFrame, settings: ClvSettings,
+                    schedule: RetrainSchedule | None = None) -> pd.DataFrame:
     """Every customer of the CLV input scored with the latest stored fit.
 
-    In train mode the latest fit is used only if its fingerprint matches this input (else
-    the input could not carry a model and every customer is unscored with the reason); in
-    score mode the latest fit scores whatever comes in.
+    In train mode the latest fit is used if its fingerprint matches this input or the
+    retrain schedule lets it score this input (:func:`clv_decision`, the decision
+    clv_models made); else the input could not carry a model (or the due refit did not
+    converge) and every customer is unscored with the reason. In score mode the latest fit
+    scores whatever comes in.
     """
     data = check_inputs(frame)
+    as_of = frame["as_of_date"].max() if "as_of_date" in frame.columns and len(frame) else None
     latest, reason = _scoring_model(registry, settings, lambda: fit_status(data, settings),
-                                    lambda: fingerprint(data, settings))
+                                    lambda: fingerprint(data, settings), schedule,
+                                    len(data), None if as_of is None or pd.isna(as_of) else as_of)
     with python_thread_limit():
         return score_customers(data, latest, settings, no_model_reason=reason)
 
 
-def _scoring_model(registry: pd.DataFrame, settings: ClvSettings, status, digest
-                   ) -> tuple[dict[str, Any] | None, str | None]:
+def _scoring_model(registry: pd.DataFrame, settings: ClvSettings, status, digest,
+                   schedule: RetrainSchedule | None = None, n_customers: int | None = None,
+                   as_of_date: Any = None) -> tuple[dict[str, Any] | None, str | None]:
     """The fit that scores this input (or None) and, without one, the reason."""
     latest = latest_registry_row(registry)
     reason = None
     if settings.mode == "train":
         reason = status()
-        if reason is None and (latest is None or latest.get("fingerprint") != digest()):
+        if reason is None and latest is None:
             reason = NOT_CONVERGED
+        elif reason is None:
+            this = digest()
+            if latest.get("fingerprint") != this and clv_decision(
+                    latest, settings, this, n_customers, as_of_date, schedule).trains:
+                reason = NOT_CONVERGED
         if reason is not None:
             latest = None
     elif latest is None:
@@ -226,13 +277,20 @@ def _score_batch(batch: pd.DataFrame, latest: dict[str, Any] | None, settings: C
 
 
 def clv_models_result(relation: Any, settings: ClvSettings, previous: dict[str, Any] | None,
-                      empty_like: pd.DataFrame | None, session: Any) -> Any:
-    """What the clv_models model returns: :func:`clv_registry_rows` of :func:`clv_input`."""
+                      empty_like: pd.DataFrame | None, session: Any,
+                      schedule: RetrainSchedule | None = None) -> Any:
+    """What the clv_models model returns: :func:`clv_registry_update` of :func:`clv_input`.
+
+    Prints the decision and its reason (the build's log line).
+    """
     frame, whole = clv_input(relation, settings)
-    return model_result(clv_registry_rows(frame, settings, previous, empty_like, whole), session)
+    rows, reason = clv_registry_update(frame, settings, previous, empty_like, whole, schedule)
+    print(f"clv_models: {reason}", flush=True)
+    return model_result(rows, session)
 
 
-def clv_predictions_result(relation: Any, registry: pd.DataFrame, settings: ClvSettings, session: Any) -> Any:
+def clv_predictions_result(relation: Any, registry: pd.DataFrame, settings: ClvSettings, session: Any,
+                           schedule: RetrainSchedule | None = None) -> Any:
     """What the customer_predictions model returns: every customer of ``relation`` scored.
 
     DuckDB, and Spark up to var clv_training_sample_size customers: :func:`clv_predictions`
@@ -242,9 +300,9 @@ def clv_predictions_result(relation: Any, registry: pd.DataFrame, settings: ClvS
     """
     frame, whole = clv_input(relation, settings, purchasers_sample=False)
     if whole is None:
-        return model_result(clv_predictions(frame, registry, settings), session, arrow=True)
+        return model_result(clv_predictions(frame, registry, settings, schedule), session, arrow=True)
     latest, reason = _scoring_model(
         registry, settings, lambda: counts_fit_status(whole.n_purchasers, whole.n_repeat, settings),
-        lambda: whole.fingerprint)
+        lambda: whole.fingerprint, schedule, whole.n_customers, whole.as_of_date)
     return score_every_customer(relation, session, partial(_score_batch, latest=latest, settings=settings,
                                                            reason=reason))

@@ -45,12 +45,15 @@ REGISTRY_COLUMNS = (
     "param_r", "param_alpha", "param_a", "param_b", "param_s", "param_beta",
     "purchase_log_likelihood", "purchase_penalizer_coef", "spend_p", "spend_q", "spend_v", "spend_log_likelihood",
     "spend_penalizer_coef", "frequency_monetary_correlation", "is_spend_independent", "settings_json", "notes_json",
+    # issue 13: why this fit was made (the retrain schedule's reason, segmentation.retrain).
+    "retrain_reason",
 )
 REGISTRY_DTYPES = {
     "model_version": "int64", "model_id": "str", "trained_at": "str", "fingerprint": "str",
     "purchase_model": "str", "time_unit": "str", "as_of_date": "datetime64[us]", "n_customers": "int64",
     "n_purchasers": "int64", "n_training_sample": "int64", "n_repeat_customers": "int64",
     "is_spend_independent": "boolean", "settings_json": "str", "notes_json": "str",
+    "retrain_reason": "str",
 }
 UNSCORED_NO_PURCHASE = "no purchase before the as-of date"
 NOTE_SINGLE_DAY = "single purchase day: expected order value is the Gamma-Gamma population mean"

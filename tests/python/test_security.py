@@ -125,7 +125,8 @@ def hostile_registry(folder: Path, orders_csv: Path, customers_csv: Path) -> dic
         "clv_time_unit": (copy, "own", "var clv_time_unit must be 'days' or 'weeks'"),
         # typed vars: every one is named in one message
         **{name: (value, "typed") for name, value in {
-            "clustering_mode": copy, "cluster_scaler": DROP, "cluster_null_strategy": copy,
+            "clustering_mode": copy, "retrain_after_days": DROP, "retrain_max_customer_change": copy,
+            "cluster_scaler": DROP, "cluster_null_strategy": copy,
             "drift_test_severity": DROP, "cluster_clip_quantiles": [0.01, copy],
             "segment_max_churn": {"rfm": copy}, "n_clusters": DROP, "cluster_categorical_weight": copy,
             "cluster_categorical_max_levels": DROP, "cluster_k_min": copy, "cluster_k_max": DROP,

@@ -24,9 +24,10 @@ import yaml
 from dbt_harness import BUILD_SCHEMA, PROJECT_DIR, PUBLISHED_SCHEMA, DbtProject, wait_for_log
 
 BUILD = ("build", "--exclude-resource-type", "unit_test")
-# Columns that name the build or the wall-clock time, not its data.
-RUN_COLUMNS = {"published_build": ("build_id", "build_started_at"), "cluster_models": ("trained_at",),
-               "clv_models": ("trained_at",)}
+# Columns that name the build or the wall-clock time, not its data; the registry decisions
+# of published_build say what this invocation did (a first build trains, its rerun reuses).
+RUN_COLUMNS = {"published_build": ("build_id", "build_started_at", "cluster_model_decision", "clv_model_decision"),
+               "cluster_models": ("trained_at",), "clv_models": ("trained_at",)}
 # The tables a BI tool reads: every node tagged `published` (dbt_project.yml).
 PUBLISHED_TABLES = {
     "customer_features", "customer_segments", "cluster_assignments_sql", "cluster_models",
