@@ -47,18 +47,8 @@ order_days_classified as (
 
 ),
 
-purchase_days_numbered as (
-
-    select
-        customer_id,
-        order_date,
-        day_net_amount,
-        row_number() over (partition by customer_id order by order_date) as purchase_day_number
-    from order_days_classified
-    where is_purchase_day
-
-),
-
+{#- One pass, no window: the repeat purchase amount is the purchase days' net total less the
+    first purchase day's (a customer's order days are distinct dates). -#}
 purchase_days_summarized as (
 
     select
@@ -66,8 +56,12 @@ purchase_days_summarized as (
         count(*) as purchase_days,
         min(order_date) as first_purchase_date,
         max(order_date) as last_purchase_date,
-        sum(case when purchase_day_number > 1 then day_net_amount end) as repeat_purchase_amount
-    from purchase_days_numbered
+        case
+            when count(*) > 1
+                then sum(day_net_amount) - {{ value_at_min('day_net_amount', 'order_date') }}
+        end as repeat_purchase_amount
+    from order_days_classified
+    where is_purchase_day
     group by 1
 
 ),
