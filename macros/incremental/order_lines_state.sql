@@ -36,12 +36,15 @@
     orders input settings (file, columns, formats, cancellation rules, id normalisation),
     var min_order_date and the version of the checks. A build whose fingerprint differs from
     the stored one reads every line again (the settings changed, so every row may differ).
-    Bump `checks_version` when the checks or the grouping change.
+    Bump `checks_version` when the checks or the grouping change. A number (the md5's first
+    15 hex digits, under 2^60), not the md5 text: stored on every row of a 20M-row table, a
+    constant text column cost 2.4 s to write at 1M customers, a bigint 0.2 s.
 -#}
 {% macro order_lines_settings_fingerprint() %}
     {%- set checks_version = 1 -%}
-    {{ return(local_md5(tojson(input_settings('orders'), sort_keys=true) ~ '|' ~ var('min_order_date', '1970-01-01')
-                         ~ '|' ~ checks_version)) }}
+    {%- set digest = local_md5(tojson(input_settings('orders'), sort_keys=true) ~ '|' ~ var('min_order_date', '1970-01-01')
+                               ~ '|' ~ checks_version) -%}
+    {{ return(digest[:15] | int(base=16)) }}
 {% endmacro %}
 
 {#-

@@ -7,7 +7,7 @@
 -#}
 {{ config(materialized='view') }}
 
-with order_lines as (
+with order_lines as {{ cte_not_materialized() }} (
 
     select * from {{ ref('stg_orders') }}
 

@@ -16,7 +16,7 @@
 ) }}
 -- depends_on: {{ ref('int_order_lines_window') }}
 -- depends_on: {{ ref('int_order_keys_reread') }}
-with order_lines as (
+with order_lines as {{ cte_not_materialized() }} (
 
     select * from {{ ref('stg_orders') }}
     where {{ order_lines_slice_predicate(slice, 'cast(ordered_at as date)') }}
@@ -67,7 +67,7 @@ grouped as (
         sum(amount) as amount,
         count(*) as line_count,
         {{ order_lines_checksum('source_row_fingerprint') }} as row_checksum,
-        {{ quote_literal(order_lines_settings_fingerprint()) }} as settings_fingerprint
+        cast({{ order_lines_settings_fingerprint() }} as {{ dbt.type_bigint() }}) as settings_fingerprint
     from keyed
     group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 
