@@ -179,7 +179,15 @@
         {{ return('delete from ' ~ this ~ ' where exists (select 1 from ' ~ touched ~ ' as touched where touched.customer_id = '
                   ~ this.identifier ~ '.customer_id and touched.order_id = ' ~ this.identifier ~ '.order_id)') }}
     {%- endif -%}
-    {{ return('delete from ' ~ this ~ ' where customer_id in (select customer_id from ' ~ touched ~ ' where customer_id is not null)') }}
+    {{ return('delete from ' ~ this ~ ' where ' ~ touched_customers_predicate('customer_id')) }}
+{% endmacro %}
+
+{#-
+    The customers an incremental build derives again, as a predicate on a customer id column:
+    those of int_order_keys_touched (the callers declare `-- depends_on` that model).
+-#}
+{% macro touched_customers_predicate(customer_id_column) %}
+    {{ return(customer_id_column ~ ' in (select customer_id from ' ~ ref('int_order_keys_touched') ~ ' where customer_id is not null)') }}
 {% endmacro %}
 
 {#-

@@ -13,7 +13,7 @@ with orders as (
 
     select * from {{ ref('int_orders_aggregated') }}
     {%- if not window['full'] %}
-    where customer_id in (select customer_id from {{ ref('int_order_keys_touched') }} where customer_id is not null)
+    where {{ touched_customers_predicate('customer_id') }}
     {%- endif %}
 
 ),

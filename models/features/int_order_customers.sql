@@ -19,7 +19,7 @@ with order_lines as (
     where
         customer_id is not null
         {%- if not window['full'] %}
-        and customer_id in (select customer_id from {{ ref('int_order_keys_touched') }} where customer_id is not null)
+        and {{ touched_customers_predicate('customer_id') }}
         {%- endif %}
 
 ),
