@@ -17,6 +17,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -252,6 +253,65 @@ def test_a_partial_build_of_the_line_state_drops_the_state_derived_from_it(tmp_p
     project.dbt(*SELECT, vars=vars_, expect_success=True)
     assert outcome(project) == outcome(fresh_full_build(tmp_path, "full", orders))
     assert features(project)["C1"] == (2, Decimal(110), Decimal(110), Decimal(0), 0, "2025-01-21")
+
+
+def compiled_sql(result, name: str) -> str:
+    return next(node.node.compiled_code for node in result.result.results if node.node.name == name)
+
+
+def failed_tests(result) -> set[str]:
+    return {node.node.name for node in result.result.results if str(node.status).lower() == "fail"}
+
+
+def test_after_an_incremental_build_the_state_tests_read_the_rows_derived_again(tmp_path):
+    """After the incremental build of BASE + APPENDED (lines from 2025-01-17 read again;
+    touched orders O1, O4, O5, O6, O7, O8), the generic tests of the order and line state
+    read only the rows that build derived again (meta incremental_test_scope): a duplicate
+    planted for the untouched order O3, or a bad row dated before the window, passes them;
+    the same faults on the touched order O4 or a row dated inside the window fail them.
+    After a full build (--full-refresh) every row is tested again."""
+    orders = tmp_path / "orders.csv"
+    vars_ = {"orders_input": {"file": str(orders)}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    write_orders(orders, BASE)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    write_orders(orders, BASE + APPENDED)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    test_args = ("test", "--select", "int_orders_aggregated", "int_order_lines_grouped")
+    unique = "unique_combination_of_columns_int_orders_aggregated_customer_id__order_id"
+    line_range = "accepted_range_int_order_lines_grouped_line_count__1"
+
+    def plant(sql: str) -> None:
+        with duckdb.connect(str(project.database)) as con:
+            con.execute(f"set search_path = '{BUILD_SCHEMA}'")
+            con.execute(sql)
+
+    def copy_row(table: str, where: str, changes: str = "") -> str:
+        return f"insert into {table} select * {changes} from {table} where {where} limit 1"
+
+    plant(copy_row("int_orders_aggregated", "order_id = 'O3'"))
+    plant(copy_row("int_order_lines_grouped", "order_id = 'O1' and order_date = '2025-01-02'",
+                   "replace (0 as line_count)"))
+    untouched = project.dbt(*test_args, vars=vars_)
+    assert untouched.success, project.failure_summary(untouched)
+    compiled = compiled_sql(untouched, unique)
+    assert "dbt_incremental_scope" in compiled and "int_order_keys_touched" in compiled
+
+    plant(copy_row("int_orders_aggregated", "order_id = 'O4'"))
+    plant(copy_row("int_order_lines_grouped", "order_id = 'O6'", "replace (0 as line_count)"))
+    touched = project.dbt(*test_args, vars=vars_)
+    assert not touched.success
+    assert {unique, line_range} <= failed_tests(touched)
+    # the duplicate of O3 is not among the failures: 2 rows = O4 and its copy only
+    failures = {node.node.name: node.failures for node in touched.result.results}
+    assert failures[unique] == 1 and failures[line_range] == 1
+
+    # a full refresh rebuilds the state (the planted rows are gone) and tests every row
+    project.dbt(*SELECT, "--full-refresh", vars=vars_, expect_success=True)
+    plant(copy_row("int_orders_aggregated", "order_id = 'O3'"))
+    full = project.dbt(*test_args, vars=vars_)
+    assert failed_tests(full) == {unique}
+    assert "dbt_incremental_scope" not in compiled_sql(full, unique)
 
 
 # --- Full and incremental builds give identical public marts (demo data) -------------------
