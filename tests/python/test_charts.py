@@ -32,6 +32,11 @@ NOT_IN_DEFAULT_BUILD = DEPENDS_ON_REPLAY | {"cluster_algorithm_comparison.png"}
 MAX_DIFFERING_PIXELS = 12
 
 
+def differing_pixels(first: Image.Image, second: Image.Image) -> int:
+    """Pixels whose RGB value differs between two images of the same size."""
+    return int((np.asarray(first.convert("RGB")) != np.asarray(second.convert("RGB"))).any(axis=2).sum())
+
+
 @pytest.fixture(scope="module")
 def rendered(demo_build, tmp_path_factory):
     out = tmp_path_factory.mktemp("charts")
@@ -79,11 +84,11 @@ def test_committed_demo_charts_are_what_the_demo_build_draws(rendered):
             continue
         committed = PROJECT_DIR / "assets" / path.name
         assert committed.is_file(), f"assets/{path.name} is not committed"
-        ours, theirs = Image.open(path).convert("RGB"), Image.open(committed).convert("RGB")
+        ours, theirs = Image.open(path), Image.open(committed)
         if ours.size != theirs.size:
             stale.append(f"{path.name} (size {ours.size} against {theirs.size})")
             continue
-        differing = int((np.asarray(ours) != np.asarray(theirs)).any(axis=2).sum())
+        differing = differing_pixels(ours, theirs)
         if differing > MAX_DIFFERING_PIXELS:
             stale.append(f"{path.name} ({differing} pixels differ)")
     assert not stale, (f"assets/ is out of date for {stale}: rebuild the demo from scratch "
@@ -98,8 +103,7 @@ def test_the_staleness_check_sees_one_customer_drawn_elsewhere(demo_build, tmp_p
     ids = data.projection["cluster_ids"]
     ids[0] = next(c for c in sorted(set(ids)) if c != ids[0])  # one customer in another cluster
     moved = charts.save_figure(charts._figures(data)["cluster_pca"], tmp_path / "moved.png")
-    first, second = (np.asarray(Image.open(p).convert("RGB")) for p in (drawn, moved))
-    assert (first != second).any(axis=2).sum() > MAX_DIFFERING_PIXELS
+    assert differing_pixels(Image.open(drawn), Image.open(moved)) > MAX_DIFFERING_PIXELS
 
 
 def test_chart_data_reads_what_the_build_holds(demo_build):
