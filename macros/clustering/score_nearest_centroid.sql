@@ -5,23 +5,53 @@
       categorical:  z = weight / sqrt(2) when the customer's level (unknown -> '__other__',
                     null -> '__missing__') equals the column's level, else 0
     then the squared Euclidean distance to each centroid; ties go to the lower cluster_id.
-    Distances are rounded to 1e-9: a parallel SQL sum adds in no fixed order, and the last
-    bits would otherwise differ between identical reruns.
+    Distances are rounded to 1e-9, so a change in the order of the additions (between
+    versions of this macro, or engines) cannot move the stored figures.
     Customers with a feature that cannot be computed get no row (they are unclassified).
     Returns a select with: customer_id, cluster_id, distance_to_centroid, distance_to_second.
+
+    One row per customer, one column per feature and per centroid: the model's shape (its
+    features, levels and cluster ids, a few dozen rows) is read when the model runs, and
+    every number (centroids, centres, scales, clip bounds, imputed values, weights) stays
+    data, read from a one-row pivot of the two small tables that is cross joined to the
+    customers. The long form this replaced (customers x features x centroids, grouped back
+    by customer) took 29 s for 5M customers and 5 features; this takes a few seconds.
 -#}
+
 {% macro score_nearest_centroid(input_relation, preprocessing_relation, centroids_relation, numeric_columns, categorical_columns) %}
-{%- set value_selects = [] -%}
-{%- for column in numeric_columns -%}
-    {%- do value_selects.append("select customer_id, " ~ quote_literal(column) ~ " as source_column, cast("
-        ~ quote_identifier(column) ~ " as " ~ type_double() ~ ") as numeric_value, cast(null as "
-        ~ dbt.type_string() ~ ") as text_value, 'numeric' as value_kind from scored_input") -%}
-{%- endfor -%}
-{%- for column in categorical_columns -%}
-    {%- do value_selects.append("select customer_id, " ~ quote_literal(column) ~ " as source_column, cast(null as "
-        ~ type_double() ~ ") as numeric_value, cast(" ~ quote_identifier(column) ~ " as " ~ dbt.type_string()
-        ~ ") as text_value, 'categorical' as value_kind from scored_input") -%}
-{%- endfor -%}
+{%- set features = [] -%}
+{%- set candidates = [] -%}
+{%- if execute -%}
+    {%- set all_features = run_query('select distinct feature_name from ' ~ centroids_relation ~ ' order by feature_name').columns[0].values() | list -%}
+    {%- set preprocessing_rows = run_query('select feature_name, source_column, kind, level from ' ~ preprocessing_relation ~ ' order by feature_name') -%}
+    {%- set centroid_pairs = run_query('select cluster_id, feature_name from ' ~ centroids_relation ~ ' where scaled_value is not null order by cluster_id, feature_name') -%}
+    {%- set levels_by_column = {} -%}
+    {%- for row in preprocessing_rows.rows if row['kind'] == 'categorical' and row['level'] is not none -%}
+        {%- do levels_by_column.setdefault(row['source_column'], []).append(row['level']) -%}
+    {%- endfor -%}
+    {#- Each centroid feature with its preprocessing row; a feature without one (or whose column
+        the input lacks) cannot be computed, so no customer is complete, as in the Python model. -#}
+    {%- for name in all_features -%}
+        {%- set matches = preprocessing_rows.rows | selectattr('feature_name', 'equalto', name) | list -%}
+        {%- set row = matches[0] if matches | length == 1 else none -%}
+        {%- set usable = row is not none and (
+            (row['kind'] == 'numeric' and row['source_column'] in numeric_columns)
+            or (row['kind'] == 'categorical' and row['source_column'] in categorical_columns)) -%}
+        {%- do features.append({'name': name, 'index': loop.index, 'row': row, 'usable': usable}) -%}
+    {%- endfor -%}
+    {#- Only a centroid with a value for every feature is a candidate. -#}
+    {%- set cluster_ids = centroid_pairs.columns[0].values() | map('int') | unique | list -%}
+    {%- for cluster_id in cluster_ids -%}
+        {%- set names = [] -%}
+        {%- for pair in centroid_pairs.rows if pair['cluster_id'] | int == cluster_id -%}
+            {%- do names.append(pair['feature_name']) -%}
+        {%- endfor -%}
+        {%- if names | length == all_features | length -%}
+            {%- do candidates.append(cluster_id) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endif -%}
+{%- set computable = features | length > 0 and candidates | length > 0 and features | selectattr('usable', 'equalto', false) | list | length == 0 -%}
 
 with scored_input as (
 
@@ -29,6 +59,7 @@ with scored_input as (
 
 ),
 
+{% if computable -%}
 preprocessing as (
 
     select * from {{ preprocessing_relation }}
@@ -41,124 +72,112 @@ centroids as (
 
 ),
 
-long_values as (
-
-    {% if value_selects -%}
-    {{ value_selects | join('\n    union all\n    ') }}
-    {%- else -%}
-    select
-        cast(null as {{ dbt.type_string() }}) as customer_id,
-        cast(null as {{ dbt.type_string() }}) as source_column,
-        cast(null as {{ type_double() }}) as numeric_value,
-        cast(null as {{ dbt.type_string() }}) as text_value,
-        cast(null as {{ dbt.type_string() }}) as value_kind
-    where 1 = 0
-    {%- endif %}
-
-),
-
-numeric_clipped as (
+parameters as (
 
     select
-        long_values.customer_id,
-        preprocessing.feature_name,
-        preprocessing.log_transform,
-        preprocessing.center,
-        preprocessing.scale,
-        case
-            when coalesce(long_values.numeric_value, preprocessing.impute_value) is null then null
-            when preprocessing.clip_lower is not null
-                and coalesce(long_values.numeric_value, preprocessing.impute_value) < preprocessing.clip_lower
-                then preprocessing.clip_lower
-            when preprocessing.clip_upper is not null
-                and coalesce(long_values.numeric_value, preprocessing.impute_value) > preprocessing.clip_upper
-                then preprocessing.clip_upper
-            else coalesce(long_values.numeric_value, preprocessing.impute_value)
-        end as clipped_value
-    from long_values
-    inner join preprocessing
-        on long_values.value_kind = 'numeric'
-        and preprocessing.kind = 'numeric'
-        and long_values.source_column = preprocessing.source_column
-
-),
-
-numeric_scaled as (
-
-    select
-        customer_id,
-        feature_name,
-        (
-            case
-                when log_transform then sign(clipped_value) * ln(1 + abs(clipped_value))
-                else clipped_value
-            end - center
-        ) / scale as scaled_value
-    from numeric_clipped
-
-),
-
-categorical_levels as (
-
-    select
-        source_column,
-        level
+        {%- for feature in features %}
+        {%- set name = quote_literal(feature.name) %}
+        {%- if feature.row['kind'] == 'numeric' %}
+        max(case when feature_name = {{ name }} then impute_value end) as impute_{{ feature.index }},
+        max(case when feature_name = {{ name }} then clip_lower end) as clip_lower_{{ feature.index }},
+        max(case when feature_name = {{ name }} then clip_upper end) as clip_upper_{{ feature.index }},
+        max(case when feature_name = {{ name }} and log_transform then 1 else 0 end) as log_{{ feature.index }},
+        max(case when feature_name = {{ name }} then center end) as center_{{ feature.index }},
+        max(case when feature_name = {{ name }} then scale end) as scale_{{ feature.index }}
+        {%- else %}
+        max(case when feature_name = {{ name }} then weight end) as weight_{{ feature.index }}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
     from preprocessing
-    where kind = 'categorical'
 
 ),
 
-categorical_mapped as (
+centroid_values as (
 
     select
-        long_values.customer_id,
-        long_values.source_column,
+        {%- for cluster_id in candidates %}
+        {%- set outer_last = loop.last %}
+        {%- for feature in features %}
+        max(case when cluster_id = {{ cluster_id }} and feature_name = {{ quote_literal(feature.name) }} then scaled_value end)
+            as centroid_{{ cluster_id }}_{{ feature.index }}{{ ',' if not (outer_last and loop.last) }}
+        {%- endfor %}
+        {%- endfor %}
+    from centroids
+
+),
+
+imputed as (
+
+    select
+        scored_input.customer_id,
+        {%- for feature in features %}
+        {%- set column = quote_identifier(feature.row['source_column']) %}
+        {%- if feature.row['kind'] == 'numeric' %}
+        coalesce(cast(scored_input.{{ column }} as {{ type_double() }}), parameters.impute_{{ feature.index }}) as value_{{ feature.index }},
+        parameters.clip_lower_{{ feature.index }},
+        parameters.clip_upper_{{ feature.index }},
+        parameters.log_{{ feature.index }},
+        parameters.center_{{ feature.index }},
+        parameters.scale_{{ feature.index }}
+        {%- else %}
+        {%- set levels = levels_by_column.get(feature.row['source_column'], []) %}
         case
-            when long_values.text_value is null then '__missing__'
-            when categorical_levels.level is not null then long_values.text_value
+            when scored_input.{{ column }} is null then '__missing__'
+            {%- if levels %}
+            when cast(scored_input.{{ column }} as {{ dbt.type_string() }}) in (
+                {%- for level in levels %}{{ quote_literal(level) }}{{ ', ' if not loop.last }}{% endfor -%}
+            ) then cast(scored_input.{{ column }} as {{ dbt.type_string() }})
+            {%- endif %}
             else '__other__'
-        end as mapped_level
-    from long_values
-    left join categorical_levels
-        on long_values.source_column = categorical_levels.source_column
-        and long_values.text_value = categorical_levels.level
-    where long_values.value_kind = 'categorical'
-
-),
-
-categorical_scaled as (
-
-    select
-        categorical_mapped.customer_id,
-        preprocessing.feature_name,
-        case
-            when categorical_mapped.mapped_level = preprocessing.level
-                then preprocessing.weight / sqrt(2.0)
-            else 0
-        end as scaled_value
-    from categorical_mapped
-    inner join preprocessing
-        on preprocessing.kind = 'categorical'
-        and categorical_mapped.source_column = preprocessing.source_column
+        end as level_{{ feature.index }},
+        parameters.weight_{{ feature.index }}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from scored_input
+    cross join parameters
 
 ),
 
 scaled as (
 
-    select * from numeric_scaled
-    union all
-    select * from categorical_scaled
-
-),
-
-{#- The features every customer must have a value for: those of the stored centroids. The
-    centroids leave out the one-hot columns of pseudo-levels (__other__, __missing__) that no
-    classified customer had; every centroid is 0 there, so such a column adds the same amount
-    to a customer's distance to every centroid and cannot change the nearest one. #}
-model_size as (
-
-    select count(distinct feature_name) as feature_count
-    from centroids
+    select
+        customer_id,
+        {%- for feature in features %}
+        {%- set i = feature.index %}
+        {%- if feature.row['kind'] == 'numeric' %}
+        (
+            case
+                when log_{{ i }} = 1 then sign(clipped_{{ i }}) * ln(1 + abs(clipped_{{ i }}))
+                else clipped_{{ i }}
+            end - center_{{ i }}
+        ) / scale_{{ i }} as z_{{ i }}
+        {%- else %}
+        {%- if feature.row['level'] is none %}
+        cast(0 as {{ type_double() }}) as z_{{ i }}
+        {%- else %}
+        case
+            when level_{{ i }} = {{ quote_literal(feature.row['level']) }} then weight_{{ i }} / sqrt(2.0)
+            else 0
+        end as z_{{ i }}
+        {%- endif %}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            *,
+            {%- for feature in features if feature.row['kind'] == 'numeric' %}
+            {%- set i = feature.index %}
+            case
+                when value_{{ i }} is null then null
+                when clip_lower_{{ i }} is not null and value_{{ i }} < clip_lower_{{ i }} then clip_lower_{{ i }}
+                when clip_upper_{{ i }} is not null and value_{{ i }} > clip_upper_{{ i }} then clip_upper_{{ i }}
+                else value_{{ i }}
+            end as clipped_{{ i }}{{ ',' if not loop.last }}
+            {%- else %}
+            1 as no_numeric_feature
+            {%- endfor %}
+        from imputed
+    ) as clipped
 
 ),
 
@@ -166,48 +185,73 @@ distances as (
 
     select
         scaled.customer_id,
-        centroids.cluster_id,
-        sum((scaled.scaled_value - centroids.scaled_value) * (scaled.scaled_value - centroids.scaled_value))
-            as squared_distance,
-        count(scaled.scaled_value) as features_used
+        {%- for cluster_id in candidates %}
+        {%- set terms = [] %}
+        {%- for feature in features %}
+        {%- set difference = '(scaled.z_' ~ feature.index ~ ' - centroid_values.centroid_' ~ cluster_id ~ '_' ~ feature.index ~ ')' %}
+        {%- do terms.append(difference ~ ' * ' ~ difference) %}
+        {%- endfor %}
+        {{ terms | join('\n            + ') }} as squared_distance_{{ cluster_id }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from scaled
-    inner join centroids
-        on scaled.feature_name = centroids.feature_name
-    group by 1, 2
+    cross join centroid_values
+    where {% for feature in features %}scaled.z_{{ feature.index }} is not null{{ ' and ' if not loop.last }}{% endfor %}
 
 ),
 
-complete as (
-
-    select distances.*
-    from distances
-    cross join model_size
-    where distances.features_used = model_size.feature_count
-
-),
-
-ranked as (
-
-    select
-        customer_id,
-        cluster_id,
-        squared_distance,
-        row_number() over (partition by customer_id order by squared_distance, cluster_id) as distance_rank
-    from complete
-
-),
+{%- set smallest = {} -%}
+{%- for cluster_id in [none] + candidates -%}
+    {%- set names = [] -%}
+    {%- for other in candidates if other != cluster_id -%}
+        {%- do names.append('squared_distance_' ~ other) -%}
+    {%- endfor -%}
+    {#- Spark's least() needs two arguments or more. -#}
+    {%- do smallest.update({cluster_id: names[0] if names | length == 1 else ('least(' ~ names | join(', ') ~ ')' if names else none)}) -%}
+{%- endfor %}
 
 nearest as (
 
     select
         customer_id,
-        max(case when distance_rank = 1 then cluster_id end) as cluster_id,
-        round(sqrt(max(case when distance_rank = 1 then squared_distance end)), 9) as distance_to_centroid,
-        round(sqrt(max(case when distance_rank = 2 then squared_distance end)), 9) as distance_to_second
-    from ranked
-    group by 1
+        cast(case
+            {%- for cluster_id in candidates %}
+            when squared_distance_{{ cluster_id }} = {{ smallest[none] }} then {{ cluster_id }}
+            {%- endfor %}
+        end as {{ dbt.type_bigint() }}) as cluster_id,
+        {{ smallest[none] }} as squared_distance,
+        {% if candidates | length > 1 -%}
+        case
+            {%- for cluster_id in candidates %}
+            when squared_distance_{{ cluster_id }} = {{ smallest[none] }} then {{ smallest[cluster_id] }}
+            {%- endfor %}
+        end
+        {%- else -%}
+        cast(null as {{ type_double() }})
+        {%- endif %} as second_squared_distance
+    from distances
+
+)
+
+select
+    customer_id,
+    cluster_id,
+    round(sqrt(squared_distance), 9) as distance_to_centroid,
+    round(sqrt(second_squared_distance), 9) as distance_to_second
+from nearest
+{%- else %}
+{#- No centroid, or a feature the input cannot give: every customer is unclassified. #}
+nearest as (
+
+    select
+        customer_id,
+        cast(null as {{ dbt.type_bigint() }}) as cluster_id,
+        cast(null as {{ type_double() }}) as distance_to_centroid,
+        cast(null as {{ type_double() }}) as distance_to_second
+    from scored_input
+    where 1 = 0
 
 )
 
 select * from nearest
+{%- endif %}
 {% endmacro %}

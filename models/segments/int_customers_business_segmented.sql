@@ -1,7 +1,8 @@
 {#-
     Logical business segments from the editable rule table seeds/config/business_segment_rules.csv.
     Rules are data, never SQL: each row is `column operator value`; rows that share a
-    segment_name are combined with AND; the matching segment with the lowest priority wins.
+    segment_name are combined with AND; the matching segment with the lowest priority wins
+    (ties: the segment name, in binary order).
     An invalid row (unknown column or operator, a non-numeric value for a numeric column)
     stops the build with a message naming the row.
 -#}
@@ -10,6 +11,52 @@
 {%- set numeric_operators = ['=', '!=', '<', '<=', '>', '>='] -%}
 {%- set text_operators = ['=', '!=', 'in', 'not in'] -%}
 {%- set all_operators = ['=', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'is null', 'is not null', 'always'] -%}
+
+{%- set conditions_sql -%}
+    select
+        cast(rule_id as integer) as rule_id,
+        cast(priority as integer) as priority,
+        {{ clean_text('segment_name') }} as segment_name,
+        lower({{ clean_text('column_name') }}) as column_name,
+        lower({{ clean_text('operator') }}) as operator,
+        {{ clean_text('value') }} as rule_value,
+        {{ try_cast(clean_text('value'), type_double()) }} as numeric_value,
+        case
+            when lower({{ clean_text('column_name') }}) in ('{{ numeric_columns | join("', '") }}') then 'numeric'
+            when lower({{ clean_text('column_name') }}) in ('{{ text_columns | join("', '") }}') then 'text'
+        end as column_kind
+{%- endset -%}
+{#- The rules' shape (which column, operator and value each row tests, and each segment's
+    place in the priority order) is read when the model runs, so each customer is evaluated
+    in one row: one boolean per rule row, one CASE in priority order. Values stay data: each
+    is a quoted literal, cast by the engine exactly as the validation below casts it.
+    Columns and operators are written into SQL only when they are on the allowed lists; an
+    invalid row evaluates to false and the guard stops the build with its message. -#}
+{%- set rule_rows = [] -%}
+{%- set segment_order = [] -%}
+{%- for row in business_rule_shape(ref('business_segment_rules'), conditions_sql) -%}
+    {%- set column_kind = 'numeric' if row['column_name'] in numeric_columns else ('text' if row['column_name'] in text_columns else none) -%}
+    {%- do rule_rows.append({'index': loop.index, 'segment_name': row['segment_name'], 'priority': row['priority'],
+        'column_name': row['column_name'], 'operator': row['operator'], 'rule_value': row['rule_value'],
+        'column_kind': column_kind}) -%}
+{%- endfor -%}
+{#- Segments in priority order (a segment's smallest priority), then by name in binary
+    order. A segment without a priority fails validation; it sorts last meanwhile. -#}
+{%- set segments = {} -%}
+{%- for row in rule_rows if row['segment_name'] is not none -%}
+    {%- set priority = row['priority'] | int if row['priority'] is not none else none -%}
+    {%- set known = segments.get(row['segment_name']) -%}
+    {%- if row['segment_name'] not in segments or (priority is not none and (known is none or priority < known)) -%}
+        {%- do segments.update({row['segment_name']: priority}) -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- set keyed = [] -%}
+{%- for name, priority in segments.items() -%}
+    {%- do keyed.append({'name': name, 'missing': priority is none, 'priority': priority if priority is not none else 0}) -%}
+{%- endfor -%}
+{%- for segment in keyed | sort(attribute='missing,priority,name', case_sensitive=true) -%}
+    {%- do segment_order.append(segment['name']) -%}
+{%- endfor -%}
 
 with customer_features as (
 
@@ -25,18 +72,7 @@ rules as (
 
 conditions as (
 
-    select
-        cast(rule_id as integer) as rule_id,
-        cast(priority as integer) as priority,
-        {{ clean_text('segment_name') }} as segment_name,
-        lower({{ clean_text('column_name') }}) as column_name,
-        lower({{ clean_text('operator') }}) as operator,
-        {{ clean_text('value') }} as rule_value,
-        {{ try_cast(clean_text('value'), type_double()) }} as numeric_value,
-        case
-            when lower({{ clean_text('column_name') }}) in ('{{ numeric_columns | join("', '") }}') then 'numeric'
-            when lower({{ clean_text('column_name') }}) in ('{{ text_columns | join("', '") }}') then 'text'
-        end as column_kind
+{{ conditions_sql }}
     from rules
 
 ),
@@ -107,101 +143,78 @@ segment_definitions as (
 
 ),
 
-customer_conditions as (
-
-    select
-        customer_features.customer_id,
-        validated.segment_name,
-        validated.priority,
-        validated.operator,
-        validated.column_kind,
-        validated.numeric_value,
-        validated.rule_value,
-        case validated.column_name
-            {%- for column in numeric_columns %}
-            when '{{ column }}' then cast(customer_features.{{ column }} as {{ type_double() }})
-            {%- endfor %}
-        end as numeric_feature,
-        case validated.column_name
-            {%- for column in text_columns %}
-            when '{{ column }}' then cast(customer_features.{{ column }} as {{ dbt.type_string() }})
-            {%- endfor %}
-        end as text_feature
-    from customer_features
-    cross join validated
-
-),
-
 evaluated as (
 
     select
         customer_id,
-        segment_name,
-        priority,
+        {%- for row in rule_rows %}
+        {%- set column = row['column_name'] %}
+        {%- set numeric_feature = 'cast(customer_features.' ~ column ~ ' as ' ~ type_double() ~ ')' if column in numeric_columns else 'cast(null as ' ~ type_double() ~ ')' %}
+        {%- set text_feature = 'cast(customer_features.' ~ column ~ ' as ' ~ dbt.type_string() ~ ')' if column in text_columns else 'cast(null as ' ~ dbt.type_string() ~ ')' %}
+        {%- set operator = row['operator'] if row['operator'] in all_operators else none %}
+        {%- set rule_value = quote_literal(row['rule_value']) if row['rule_value'] is not none else 'cast(null as ' ~ dbt.type_string() ~ ')' %}
+        {%- set numeric_value = try_cast(rule_value, type_double()) if row['rule_value'] is not none else 'cast(null as ' ~ type_double() ~ ')' %}
         coalesce(
-            case
-                when operator = 'always' then true
-                when operator = 'is null' then numeric_feature is null and text_feature is null
-                when operator = 'is not null' then numeric_feature is not null or text_feature is not null
-                when column_kind = 'numeric' then
-                    case operator
-                        when '=' then numeric_feature = numeric_value
-                        when '!=' then numeric_feature <> numeric_value
-                        when '<' then numeric_feature < numeric_value
-                        when '<=' then numeric_feature <= numeric_value
-                        when '>' then numeric_feature > numeric_value
-                        when '>=' then numeric_feature >= numeric_value
-                    end
-                when column_kind = 'text' then
-                    case operator
-                        when '=' then text_feature = rule_value
-                        when '!=' then text_feature <> rule_value
-                        when 'in' then {{ dbt.position("'|' || text_feature || '|'", "'|' || rule_value || '|'") }} > 0
-                        when 'not in' then {{ dbt.position("'|' || text_feature || '|'", "'|' || rule_value || '|'") }} = 0
-                    end
-            end,
+            {%- if operator is none %}
             false
-        ) as is_met
-    from customer_conditions
+            {%- elif operator == 'always' %}
+            true
+            {%- elif operator == 'is null' %}
+            {{ numeric_feature }} is null and {{ text_feature }} is null
+            {%- elif operator == 'is not null' %}
+            {{ numeric_feature }} is not null or {{ text_feature }} is not null
+            {%- elif row['column_kind'] == 'numeric' and operator in numeric_operators %}
+            {{ numeric_feature }} {{ '<>' if operator == '!=' else operator }} {{ numeric_value }}
+            {%- elif row['column_kind'] == 'text' and operator in ['=', '!='] %}
+            {{ text_feature }} {{ '<>' if operator == '!=' else operator }} {{ rule_value }}
+            {%- elif row['column_kind'] == 'text' and operator == 'in' %}
+            {{ dbt.position("'|' || " ~ text_feature ~ " || '|'", "'|' || " ~ rule_value ~ " || '|'") }} > 0
+            {%- elif row['column_kind'] == 'text' and operator == 'not in' %}
+            {{ dbt.position("'|' || " ~ text_feature ~ " || '|'", "'|' || " ~ rule_value ~ " || '|'") }} = 0
+            {%- else %}
+            false
+            {%- endif %},
+            false
+        ) as rule_met_{{ row['index'] }}{{ ',' if not loop.last }}
+        {%- else %}
+        false as no_rule
+        {%- endfor %}
+    from customer_features
 
 ),
 
-matched_segments as (
+matched as (
 
+    {#- A segment matches when every one of its rule rows is met; the first in priority order wins. #}
     select
         customer_id,
-        segment_name,
-        min(priority) as priority
+        {%- if segment_order %}
+        case
+            {%- for segment_name in segment_order %}
+            {%- set conditions = [] %}
+            {%- for row in rule_rows if row['segment_name'] == segment_name %}
+            {%- do conditions.append('rule_met_' ~ row['index']) %}
+            {%- endfor %}
+            when {{ conditions | join(' and ') }} then {{ quote_literal(segment_name) }}
+            {%- endfor %}
+        end
+        {%- else %}
+        cast(null as {{ dbt.type_string() }})
+        {%- endif %} as segment_name
     from evaluated
-    group by 1, 2
-    having min(case when is_met then 1 else 0 end) = 1
-
-),
-
-ranked as (
-
-    select
-        customer_id,
-        segment_name,
-        priority,
-        row_number() over (partition by customer_id order by priority, segment_name) as match_rank
-    from matched_segments
 
 ),
 
 assigned as (
 
     select
-        customer_features.customer_id,
-        coalesce(ranked.segment_name, {{ quote_literal(var('business_segment_fallback')) }}) as business_segment,
-        ranked.priority as business_segment_priority,
+        matched.customer_id,
+        coalesce(matched.segment_name, {{ quote_literal(var('business_segment_fallback')) }}) as business_segment,
+        segment_definitions.priority as business_segment_priority,
         coalesce(segment_definitions.segment_rule, 'no rule matched (fallback segment)') as business_segment_rule
-    from customer_features
-    left join ranked
-        on customer_features.customer_id = ranked.customer_id
-        and ranked.match_rank = 1
+    from matched
     left join segment_definitions
-        on ranked.segment_name = segment_definitions.segment_name
+        on matched.segment_name = segment_definitions.segment_name
 
 ),
 

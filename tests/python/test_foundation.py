@@ -149,6 +149,32 @@ def test_rule_value_is_data_not_sql(project_copy):
     assert segments.sum() == project_copy.scalar("select count(*) from customer_features")
 
 
+def test_rules_read_from_the_table_apply_and_order_as_documented(project_copy):
+    """The model reads the rules' shape from the table when it runs: every row of a segment
+    must hold (AND), the lowest priority wins, and a tie goes to the name in binary order
+    ('Alpha' < 'alpha' < 'beta'), case kept."""
+    _write_rules(project_copy, [
+        (1, 5, "Big and recent", "monetary", ">=", "500", "x"),
+        (2, 5, "Big and recent", "recency_days", "<=", "90", "x"),
+        (3, 10, "beta", "", "always", "", "x"),
+        (4, 10, "alpha", "", "always", "", "x"),
+        (5, 10, "Alpha", "", "always", "", "x"),
+    ])
+    project_copy.dbt("build", "--select", "+int_customers_business_segmented", expect_success=True)
+    got = project_copy.query("""
+        select s.customer_id, s.business_segment, s.business_segment_priority, s.business_segment_rule,
+               f.monetary, f.recency_days
+        from int_customers_business_segmented as s
+        inner join customer_features as f using (customer_id)""")
+    assert len(got) == project_copy.scalar("select count(*) from customer_features")
+    big = (got["monetary"] >= 500) & (got["recency_days"] <= 90)
+    assert 0 < big.sum() < len(got)
+    expected = big.map({True: "Big and recent", False: "Alpha"})
+    assert (got["business_segment"] == expected).all()
+    assert (got.loc[big, "business_segment_rule"] == "monetary >= 500 and recency_days <= 90").all()
+    assert (got.loc[~big, "business_segment_priority"] == 10).all()
+
+
 def test_mapped_column_that_does_not_exist_names_the_column(project_copy):
     result = project_copy.dbt("build", "--select", "stg_orders", vars={"orders_input": {
         "file": str(ONLINE_RETAIL),
