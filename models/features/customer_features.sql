@@ -84,14 +84,32 @@ measured as (
 
 ),
 
+{#- Quantile scores come from the distinct values with their counts (rfm_quantile_scores),
+    joined back on the value; fixed edges are a CASE on the row. #}
+{%- set rfm_inputs = [('recency', 'recency_days', false), ('frequency', 'frequency', true), ('monetary', 'monetary', true)] %}
+{%- for score, column, higher_is_better in rfm_inputs if rfm_scoring(score).method != 'edges' %}
+{{ score }}_quantile_scores as (
+
+    {{ rfm_quantile_scores(column, 'measured', higher_is_better=higher_is_better) | indent(4) }}
+
+),
+{% endfor %}
+
 scored as (
 
     select
-        *,
-        {{ rfm_score('recency_days', 'recency', higher_is_better=false) }} as recency_score,
-        {{ rfm_score('frequency', 'frequency') }} as frequency_score,
-        {{ rfm_score('monetary', 'monetary') }} as monetary_score
+        measured.*,
+        {%- for score, column, higher_is_better in rfm_inputs %}
+        {%- set quantiles = rfm_scoring(score).method != 'edges' %}
+        {{ rfm_score('measured.' ~ column, score, higher_is_better=higher_is_better, scored_flag='measured.has_purchases',
+                     ranks=(score ~ '_quantile_scores') if quantiles else none) }} as {{ score }}_score{{ ',' if not loop.last }}
+        {%- endfor %}
     from measured
+    {%- for score, column, higher_is_better in rfm_inputs if rfm_scoring(score).method != 'edges' %}
+    {#- On the value alone, so it is a hash join; rfm_score keeps the score to scored customers. #}
+    left join {{ score }}_quantile_scores
+        on measured.{{ column }} = {{ score }}_quantile_scores.value
+    {%- endfor %}
 
 ),
 

@@ -3,7 +3,7 @@
     touched and what the project did about it. Every check is listed, even at zero, so a
     reader can see it ran. Nothing is dropped without a row here.
 -#}
-with order_lines as (
+with order_lines as {{ cte_not_materialized() }} (
 
     {#- Every line is in one stored row (line_count lines), never re-read here. -#}
     select * from {{ ref('int_order_lines_grouped') }}
