@@ -333,10 +333,14 @@ def score_customers(data: pd.DataFrame, row: Mapping[str, Any] | None, settings:
         version = int(row["model_version"])
         scored = data["has_purchases"].to_numpy()
         f, r, t = (data.loc[scored, c].to_numpy() for c in ("frequency", "recency", "t"))
+        # The BG/NBD figures depend on (frequency, recency, t) alone, and customers share
+        # them (1.7M distinct triples among 4.5M buyers at 5M customers): each is computed
+        # once per distinct triple and spread back, element for element the same values.
+        unique_frt, back = _distinct_triples(f, r, t)
         purchase = _fitter(row)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            alive = np.asarray(purchase.conditional_probability_alive(f, r, t), dtype=float)
+            alive = np.asarray(purchase.conditional_probability_alive(*unique_frt), dtype=float)[back]
             values["probability_alive"][scored] = alive
             low, high = settings.churn_risk_edges
             band[scored] = np.where(alive < low, "high", np.where(alive < high, "medium", "low"))
@@ -344,7 +348,7 @@ def score_customers(data: pd.DataFrame, row: Mapping[str, Any] | None, settings:
             steps = _discount_steps(settings.horizons_days)
             for day in steps:
                 expected[day] = np.asarray(purchase.conditional_expected_number_of_purchases_up_to_time(
-                    day / settings.days_per_unit, f, r, t), dtype=float)
+                    day / settings.days_per_unit, *unique_frt), dtype=float)[back]
             for h in settings.horizons_days:
                 values[f"expected_purchases_{h}"][scored] = expected[h]
             spend = _spend_fitter(row)
@@ -382,6 +386,28 @@ def score_customers(data: pd.DataFrame, row: Mapping[str, Any] | None, settings:
     out = out.astype({name: ("str" if name in text else "Int64" if name == "model_version" else "float64")
                       for name in columns})
     return out.loc[:, columns]
+
+
+def _distinct_triples(f: np.ndarray, r: np.ndarray, t: np.ndarray
+                      ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The distinct (f, r, t) triples, and for each customer the index of theirs."""
+    if len(f) == 0:
+        return (f, r, t), np.zeros(0, dtype=np.intp)
+    # Each column's codes, combined into one integer key per customer (a MultiIndex
+    # factorize of the three floats took 10 s at 4.5M buyers; this takes about 1 s).
+    codes, levels = zip(*(pd.factorize(column, use_na_sentinel=False) for column in (f, r, t)))
+    sizes = [len(level) for level in levels]
+    if sizes[0] * sizes[1] * sizes[2] >= 2 ** 62:
+        index, uniques = pd.MultiIndex.from_arrays([f, r, t]).factorize()
+        triples = tuple(uniques.get_level_values(i).to_numpy().astype(column.dtype, copy=False)
+                        for i, column in enumerate((f, r, t)))
+        return triples, np.asarray(index, dtype=np.intp)
+    key = (codes[0].astype(np.int64) * sizes[1] + codes[1]) * sizes[2] + codes[2]
+    index, keys = pd.factorize(key)
+    positions = (keys // (sizes[1] * sizes[2]), keys // sizes[2] % sizes[1], keys % sizes[2])
+    triples = tuple(np.asarray(level)[position].astype(column.dtype, copy=False)
+                    for level, position, column in zip(levels, positions, (f, r, t)))
+    return triples, np.asarray(index, dtype=np.intp)
 
 
 def _discount_steps(horizons: tuple[int, ...]) -> list[int]:

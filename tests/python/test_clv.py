@@ -87,6 +87,34 @@ def test_scores_every_customer_with_reasons_and_exact_closed_forms():
     assert list(out["churn_risk_band"].iloc[:2]) == ["low", "low"]
 
 
+def test_customers_sharing_frequency_recency_and_age_are_scored_once_with_the_same_values():
+    """score_customers computes the BG/NBD figures once per distinct (frequency, recency, t)
+    and spreads them back; every customer gets exactly what scoring them alone gives."""
+    from lifetimes import BetaGeoFitter
+
+    from segmentation.clv.model import _distinct_triples
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    f = rng.integers(0, 6, n).astype(float)
+    t = rng.integers(20, 30, n).astype(float)
+    r = np.where(f > 0, np.minimum(rng.integers(0, 30, n), t), 0.0)
+    (fu, ru, tu), back = _distinct_triples(f, r, t)
+    assert len(fu) == len(set(zip(f, r, t))) < n / 3
+    assert (fu[back] == f).all() and (ru[back] == r).all() and (tu[back] == t).all()
+    settings = ClvSettings.from_mapping({"horizons_days": [70], "annual_discount_rate": 0.0})
+    row = {"model_version": 3, "purchase_model": "bgnbd", "time_unit": "weeks",
+           "param_r": 0.243, "param_alpha": 4.414, "param_a": 0.793, "param_b": 2.426,
+           "spend_p": 6.25, "spend_q": 3.74, "spend_v": 15.44}
+    data = _inputs([(f"c{i}", True, f[i], r[i], t[i], 20.0) for i in range(n)])
+    out = score_customers(data, row, settings)
+    fitter = BetaGeoFitter()
+    fitter.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    assert (out["probability_alive"].to_numpy() == fitter.conditional_probability_alive(f, r, t)).all()
+    direct = fitter.conditional_expected_number_of_purchases_up_to_time(10.0, f, r, t)
+    assert (out["expected_purchases_70"].to_numpy() == direct).all()
+
+
 def test_discounting_lowers_clv_and_horizons_are_monotone():
     data = _synthetic()
     settings = ClvSettings.from_mapping({"horizons_days": [90, 365], "annual_discount_rate": 0.2,
