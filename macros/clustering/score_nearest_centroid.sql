@@ -22,9 +22,11 @@
 {%- set features = [] -%}
 {%- set candidates = [] -%}
 {%- if execute -%}
-    {%- set all_features = run_query('select distinct feature_name from ' ~ centroids_relation ~ ' order by feature_name').columns[0].values() | list -%}
+    {%- set centroid_rows = run_query('select cluster_id, feature_name, scaled_value is not null as has_value from '
+        ~ centroids_relation ~ ' order by cluster_id, feature_name') -%}
+    {%- set all_features = centroid_rows.columns[1].values() | unique | sort(case_sensitive=true) | list -%}
+    {%- set centroid_pairs = centroid_rows.rows | selectattr('has_value') | list -%}
     {%- set preprocessing_rows = run_query('select feature_name, source_column, kind, level from ' ~ preprocessing_relation ~ ' order by feature_name') -%}
-    {%- set centroid_pairs = run_query('select cluster_id, feature_name from ' ~ centroids_relation ~ ' where scaled_value is not null order by cluster_id, feature_name') -%}
     {%- set levels_by_column = {} -%}
     {%- for row in preprocessing_rows.rows if row['kind'] == 'categorical' and row['level'] is not none -%}
         {%- do levels_by_column.setdefault(row['source_column'], []).append(row['level']) -%}
@@ -40,10 +42,10 @@
         {%- do features.append({'name': name, 'index': loop.index, 'row': row, 'usable': usable}) -%}
     {%- endfor -%}
     {#- Only a centroid with a value for every feature is a candidate. -#}
-    {%- set cluster_ids = centroid_pairs.columns[0].values() | map('int') | unique | list -%}
+    {%- set cluster_ids = centroid_pairs | map(attribute='cluster_id') | map('int') | unique | list -%}
     {%- for cluster_id in cluster_ids -%}
         {%- set names = [] -%}
-        {%- for pair in centroid_pairs.rows if pair['cluster_id'] | int == cluster_id -%}
+        {%- for pair in centroid_pairs if pair['cluster_id'] | int == cluster_id -%}
             {%- do names.append(pair['feature_name']) -%}
         {%- endfor -%}
         {%- if names | length == all_features | length -%}

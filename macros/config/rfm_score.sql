@@ -28,24 +28,18 @@
         {{ return("case when not " ~ scored_flag ~ " or " ~ scored_flag ~ " is null then null "
                   ~ (whens | join(' ')) ~ " else 1 end") }}
     {%- endif -%}
-    {%- if ranks is not none -%}
-        {{ return("case when " ~ scored_flag ~ " then " ~ ranks ~ ".score end") }}
+    {%- if ranks is none -%}
+        {{ exceptions.raise_compiler_error("rfm_score(" ~ column ~ "): quantile scores are read from a CTE made by rfm_quantile_scores; pass its name as ranks") }}
     {%- endif -%}
-    {%- set direction = 'asc' if higher_is_better else 'desc' -%}
-    {%- set window = "over (partition by " ~ scored_flag ~ ")" -%}
-    {{ return(
-        "case when " ~ scored_flag ~ " then cast(1 + floor(" ~ bins ~ " * (rank() over (partition by "
-        ~ scored_flag ~ " order by " ~ column ~ " " ~ direction ~ ") - 1) * 1.0 / count(*) " ~ window
-        ~ ") as integer) end"
-    ) }}
+    {{ return("case when " ~ scored_flag ~ " then " ~ ranks ~ ".score end") }}
 {% endmacro %}
 
 {#-
     The quantile score of each distinct value of `column` among the rows of `relation` where
     `scored_flag` holds, as a select of (value, score): the same figures as rank() over every
     customer (rank = 1 + the customers with a strictly worse value), computed over the
-    distinct values with their counts. Join it on the value (and the flag) and pass its name
-    as rfm_score's `ranks`. Why: a window over every customer sorts the whole wide row in
+    distinct values with their counts. Left join it on the value and pass its name as
+    rfm_score's `ranks` (which keeps the score to the scored customers). Why: a window over every customer sorts the whole wide row in
     one partition per flag value (20 s for R, F and M at 5M customers); the distinct values
     are a few hundred for recency and frequency, and the counts carry the ties.
 -#}

@@ -46,7 +46,7 @@
 {%- for row in rule_rows if row['segment_name'] is not none -%}
     {%- set priority = row['priority'] | int if row['priority'] is not none else none -%}
     {%- set known = segments.get(row['segment_name']) -%}
-    {%- if row['segment_name'] not in segments or (priority is not none and (known is none or priority < known)) -%}
+    {%- if known is none or (priority is not none and priority < known) -%}
         {%- do segments.update({row['segment_name']: priority}) -%}
     {%- endif -%}
 {%- endfor -%}
