@@ -175,6 +175,21 @@ def test_rules_read_from_the_table_apply_and_order_as_documented(project_copy):
     assert (got.loc[~big, "business_segment_priority"] == 10).all()
 
 
+def test_hostile_segment_names_and_values_come_back_unchanged(project_copy):
+    """Segment names and values become SQL literals in the rule model: quotes, backslashes,
+    Jinja braces and a line break come back as written."""
+    name = 'O\'Neil \\ "VIP" {{ x }}\nline two'
+    value = "it's \\ {% raw %}"
+    _write_rules(project_copy, [
+        (1, 10, "never", "country", "=", value, "matches nobody"),
+        (2, 20, name, "", "always", "", "everyone"),
+    ])
+    project_copy.dbt("build", "--select", "+int_customers_business_segmented", expect_success=True)
+    got = project_copy.query("select business_segment, count(*) as n from int_customers_business_segmented group by 1")
+    assert list(got["business_segment"]) == [name]
+    assert got["n"].iloc[0] == project_copy.scalar("select count(*) from customer_features")
+
+
 def test_mapped_column_that_does_not_exist_names_the_column(project_copy):
     result = project_copy.dbt("build", "--select", "stg_orders", vars={"orders_input": {
         "file": str(ONLINE_RETAIL),
