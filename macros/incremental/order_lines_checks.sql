@@ -77,7 +77,8 @@ checked as (
         end as exclusion_reason,
         ordered_at_text,
         amount_text,
-        source_row_fingerprint
+        source_row_fingerprint,
+        source_file_name
     from numbered
 
 )

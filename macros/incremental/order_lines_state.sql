@@ -150,6 +150,52 @@
               ~ ' or ' ~ date_column ~ ' >= cast(' ~ quote_literal(slice['cutoff']) ~ ' as date))') }}
 {% endmacro %}
 
+{#-
+    The lines of a slice read from the staged orders (`relation`, stg_orders), as a select:
+    the lines order_lines_slice_predicate takes, written on the staged timestamp so that the
+    reader can skip what is not read. `ordered_at >= <cutoff> at midnight` is the same test
+    as `cast(ordered_at as date) >= <cutoff>`, but DuckDB pushes it into the Parquet reader
+    (row groups whose ordered_at statistics lie before the cutoff are not read) or a table
+    scan (zone maps) when the input's column is a TIMESTAMP read as it is
+    (orders_input_time_is_typed). It pushes `a < x or a >= y` and `a is null` down, not the
+    three together, so a typed input is read as two disjoint selects (the undated lines are
+    null, never compared): one mostly skipped read instead of one full read of every line
+    (5M customers / 100M lines: 0.24 s against 29.5 s, one thread). Any other input is
+    parsed line by line anyway: one read with the three tests.
+-#}
+{% macro order_lines_slice_select(relation, slice) %}
+    {%- if slice['full'] -%}
+        {{ return('select * from ' ~ relation) }}
+    {%- endif -%}
+    {%- set timestamp = dbt.type_timestamp() -%}
+    {%- set dated = '(ordered_at < cast(' ~ min_order_date_literal() ~ ' as ' ~ timestamp ~ ')'
+                    ~ ' or ordered_at >= cast(cast(' ~ quote_literal(slice['cutoff']) ~ ' as date) as ' ~ timestamp ~ '))' -%}
+    {%- if orders_input_time_is_typed() -%}
+        {%- set query -%}
+    select * from {{ relation }} where {{ dated }}
+    union all
+    select * from {{ relation }} where ordered_at is null
+        {%- endset -%}
+        {{ return(query) }}
+    {%- endif -%}
+    {{ return('select * from ' ~ relation ~ ' where ordered_at is null or ' ~ dated) }}
+{% endmacro %}
+
+{#-
+    Whether stg_orders' ordered_at is the input's own TIMESTAMP column, unchanged (no
+    timestamp_format; the staging's try_cast to the same type is a no-op DuckDB removes), so
+    a filter on it reaches the reader (order_lines_slice_select). False for text, dates,
+    time-zone types and inputs whose types the adapter does not report.
+-#}
+{% macro orders_input_time_is_typed() %}
+    {%- set settings = input_settings('orders') -%}
+    {%- if not execute or not settings['enabled'] or settings['timestamp_format'] -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set types = input_columns('orders', input_relation('orders'))['types'] -%}
+    {{ return((types.get('ordered_at') or '') | upper == 'TIMESTAMP') }}
+{% endmacro %}
+
 {#- pre_hook of int_order_lines_grouped: delete the stored rows of the slice read again. -#}
 {% macro order_lines_delete_slice() %}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
@@ -212,14 +258,64 @@
     they must still hold exactly the lines that were folded in. Compares, per day before
     the cutoff, the input's line count, amount sum and row checksum with the stored ones
     and stops the build, naming `--full-refresh`, when any differs (rows deleted, added or
-    changed upstream older than the lookback window). Costs one scan of the input's dates,
-    amounts and fingerprints, no checks, window or grouping of the lines.
+    changed upstream older than the lookback window). The input's figures per day come from
+    int_order_input_file_days when it lists exactly the files there are now (a file input on
+    DuckDB: only new and changed files were read); otherwise from one scan of the input's
+    dates, amounts and fingerprints, no checks, window or grouping of the lines.
 -#}
-{% macro assert_order_lines_unchanged_before(slice, relation, input_relation) %}
+{#-
+    int_order_input_file_days (`relation`) when its files are exactly the orders input's
+    files now (the same names, sizes and modification times, under the current settings),
+    else none (the guard then reads every line): a file that arrived or changed after the
+    model listed the files must not be taken as unchanged.
+-#}
+{% macro order_input_file_days_covering(relation) %}
+    {%- set files = order_input_files() if relation is not none else none -%}
+    {%- if files is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select
+            file_name,
+            max(file_size) as file_size,
+            strftime(max(file_modified_at), '%Y-%m-%d %H:%M:%S') as file_modified_at
+        from {{ relation }}
+        where settings_fingerprint = {{ order_lines_settings_fingerprint() }}
+        group by file_name
+        having count(distinct file_size) = 1 and count(distinct file_modified_at) = 1
+        order by file_name
+    {%- endset -%}
+    {%- set stored = [] -%}
+    {%- for row in run_query(query).rows -%}
+        {%- do stored.append([row['file_name'], row['file_size'] | int, row['file_modified_at']]) -%}
+    {%- endfor -%}
+    {%- set now = [] -%}
+    {%- for file in files -%}
+        {%- do now.append([file['file_name'], file['file_size'], file['file_modified_at']]) -%}
+    {%- endfor -%}
+    {%- if stored != now -%}
+        {%- do log('int_order_lines_window: the orders input files changed while the build listed them; the guard reads every line', info=true) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(relation) }}
+{% endmacro %}
+
+{% macro assert_order_lines_unchanged_before(slice, relation, input_relation, file_days_relation=none) %}
     {%- if not execute or slice['full'] -%}{{ return('') }}{%- endif -%}
     {%- set cutoff = 'cast(' ~ quote_literal(slice['cutoff']) ~ ' as date)' -%}
+    {%- set file_days = order_input_file_days_covering(file_days_relation) -%}
     {%- set query -%}
         with input_days as (
+            {%- if file_days is not none %}
+            select
+                order_date,
+                sum(line_count) as lines,
+                sum(amount) as amount,
+                sum(row_checksum) as checksum
+            from {{ file_days }}
+            where order_date >= {{ min_order_date_literal() }} and order_date < {{ cutoff }}
+            group by 1
+            {%- else %}
             select
                 cast(ordered_at as date) as order_date,
                 count(*) as lines,
@@ -228,6 +324,7 @@
             from {{ input_relation }}
             where cast(ordered_at as date) >= {{ min_order_date_literal() }} and cast(ordered_at as date) < {{ cutoff }}
             group by 1
+            {%- endif %}
         ),
         stored_days as (
             select

@@ -10,10 +10,10 @@
         built itself (or var demo_data is true) - otherwise an error says which var to set.
     Sources, refs and seeds all go through dbt, so lineage shows in the docs.
 -#}
-{% macro input_relation(kind) %}
+{% macro input_relation(kind, file_name_column=none) %}
     {%- set settings = input_settings(kind) -%}
     {%- if settings['file'] -%}
-        {{ return(read_input_file(settings['file'], settings, kind ~ '_input')) }}
+        {{ return(read_input_file(settings['file'], settings, kind ~ '_input', file_name_column)) }}
     {%- elif settings['table'] -%}
         {{ return(source(kind ~ '_input', kind)) }}
     {%- elif settings['ref'] -%}

@@ -5,22 +5,25 @@
     {'encoding': .., 'delimiter': .., 'read_options': {name: value}}; every value reaches
     SQL as a literal or a checked number/boolean. `setting` names the var in errors.
 -#}
-{% macro read_input_file(path, options=none, setting='the input var') %}
-    {{ return(adapter.dispatch('read_input_file', 'customer_segmentation')(path, options, setting)) }}
+{% macro read_input_file(path, options=none, setting='the input var', file_name_column=none) %}
+    {{ return(adapter.dispatch('read_input_file', 'customer_segmentation')(path, options, setting, file_name_column)) }}
 {% endmacro %}
 
-{% macro default__read_input_file(path, options=none, setting='the input var') %}
+{% macro default__read_input_file(path, options=none, setting='the input var', file_name_column=none) %}
     {{ exceptions.raise_compiler_error("Reading the file '" ~ path ~ "' needs the duckdb adapter. On " ~ target.type ~ ", load the file into a table and set `table` (and `schema`) in the input var instead of `file`.") }}
 {% endmacro %}
 
-{% macro duckdb__read_input_file(path, options=none, setting='the input var') %}
+{#- file_name_column: also a column of that name with each line's file (the reader's
+    `filename` option; order_input_file_days reads one file's lines through it). -#}
+{% macro duckdb__read_input_file(path, options=none, setting='the input var', file_name_column=none) %}
     {%- set options = options or {} -%}
+    {%- set file_name = (', filename = ' ~ quote_literal(file_name_column)) if file_name_column else '' -%}
     {%- set lowered = path | lower -%}
     {%- if lowered.endswith('.parquet') or lowered.endswith('.pq') -%}
         {%- if options.get('encoding') or options.get('delimiter') or options.get('read_options') -%}
             {{ exceptions.raise_compiler_error("var " ~ setting ~ ": encoding, delimiter and read_options apply to CSV files; '" ~ path ~ "' is Parquet (it carries its own types).") }}
         {%- endif -%}
-        {{ return('read_parquet(' ~ quote_literal(path) ~ ')') }}
+        {{ return('read_parquet(' ~ quote_literal(path) ~ file_name ~ ')') }}
     {%- elif lowered.endswith('.csv') or lowered.endswith('.csv.gz') or lowered.endswith('.tsv') or lowered.endswith('.txt') -%}
         {%- set arguments = [quote_literal(path), 'header = true', 'all_varchar = true'] -%}
         {%- if options.get('encoding') -%}{%- do arguments.append('encoding = ' ~ quote_literal(options['encoding'])) -%}{%- endif -%}
@@ -34,7 +37,7 @@
                 {%- do arguments.append(name ~ ' = ' ~ quote_literal(value)) -%}
             {%- endif -%}
         {%- endfor -%}
-        {{ return('read_csv(' ~ (arguments | join(', ')) ~ ')') }}
+        {{ return('read_csv(' ~ (arguments | join(', ')) ~ file_name ~ ')') }}
     {%- else -%}
         {{ exceptions.raise_compiler_error("Cannot tell the format of the input file '" ~ path ~ "': name it .csv, .csv.gz, .tsv or .parquet.") }}
     {%- endif -%}
@@ -47,8 +50,11 @@
     view. encoding and delimiter become the reader's `encoding` and `sep`; read_options are
     DuckDB read_csv options and stop the build with an error naming the var.
 -#}
-{% macro spark__read_input_file(path, options=none, setting='the input var') %}
+{% macro spark__read_input_file(path, options=none, setting='the input var', file_name_column=none) %}
     {%- set options = options or {} -%}
+    {%- if file_name_column -%}
+        {{ exceptions.raise_compiler_error("read_input_file: a file name column is read on DuckDB only (order_input_files_enabled).") }}
+    {%- endif -%}
     {%- set lowered = path | lower -%}
     {%- if lowered.endswith('.parquet') or lowered.endswith('.pq') -%}
         {%- if options.get('encoding') or options.get('delimiter') or options.get('read_options') -%}

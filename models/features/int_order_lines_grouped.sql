@@ -18,8 +18,7 @@
 -- depends_on: {{ ref('int_order_keys_reread') }}
 with order_lines as {{ cte_not_materialized() }} (
 
-    select * from {{ ref('stg_orders') }}
-    where {{ order_lines_slice_predicate(slice, 'cast(ordered_at as date)') }}
+    {{ order_lines_slice_select(ref('stg_orders'), slice) }}
 
 ),
 

@@ -4,11 +4,13 @@
     every line (a full read), or the lines from `reread_from_date` on (the watermark minus
     var incremental_lookback_days) plus the undated and pre-min_order_date lines. Every
     model of the order-line state reads this row. Before an incremental read, the guard
-    checks that the days before the window are unchanged in the input.
+    checks that the days before the window are unchanged in the input (from the figures
+    per file of int_order_input_file_days when the input is listed by file).
 -#}
 {%- set stored = order_lines_stored_relation() -%}
 {%- set slice = order_lines_slice(stored) -%}
-{{ assert_order_lines_unchanged_before(slice, stored, ref('stg_orders')) }}
+-- depends_on: {{ ref('int_order_input_file_days') }}
+{{ assert_order_lines_unchanged_before(slice, stored, ref('stg_orders'), ref('int_order_input_file_days')) }}
 select
     {{ 'true' if slice['full'] else 'false' }} as is_full_read,
     cast({{ quote_literal(slice['cutoff']) if slice['cutoff'] else 'null' }} as date) as reread_from_date,

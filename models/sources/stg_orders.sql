@@ -37,9 +37,12 @@
 {%- set source_columns = [] -%}
 {%- for name in input['available'] -%}{%- do source_columns.append(quote_identifier(name)) -%}{%- endfor -%}
 
+{#- The line's file, when the input is listed by file (order_input_files_enabled). -#}
+{%- set file_column = order_input_file_column() if order_input_files_enabled() else none %}
+
 with source as (
 
-    select * from {{ relation }}
+    select * from {{ input_relation('orders', file_column) if file_column else relation }}
 
 ),
 
@@ -59,7 +62,8 @@ renamed as (
             more than reading them. CASE computes the text for those lines alone. #}
         case when {{ ordered_at_sql }} is null then {{ clean_text(col['ordered_at']) }} end as ordered_at_text,
         case when {{ amount_sql }} is null then {{ amount_text_sql }} end as amount_text,
-        {{ row_fingerprint(source_columns) }} as source_row_fingerprint
+        {{ row_fingerprint(source_columns) }} as source_row_fingerprint,
+        {{ quote_identifier(file_column) if file_column else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as source_file_name
     from source
 
 )
@@ -80,7 +84,8 @@ select
     cast(null as {{ dbt.type_timestamp() }}) as ordered_at,
     cast(null as {{ dbt.type_string() }}) as ordered_at_text,
     cast(null as {{ dbt.type_string() }}) as amount_text,
-    cast(null as {{ dbt.type_bigint() }}) as source_row_fingerprint
+    cast(null as {{ dbt.type_bigint() }}) as source_row_fingerprint,
+    cast(null as {{ dbt.type_string() }}) as source_file_name
 where 1 = 0
 
 {%- endif %}

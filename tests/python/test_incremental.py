@@ -13,7 +13,9 @@ the demo data is the second half of this module.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -255,8 +257,129 @@ def test_a_partial_build_of_the_line_state_drops_the_state_derived_from_it(tmp_p
     assert features(project)["C1"] == (2, Decimal(110), Decimal(110), Decimal(0), 0, "2025-01-21")
 
 
+def file_days(project: DbtProject) -> dict:
+    """int_order_input_file_days per file name: (lines, amount) summed over its days."""
+    frame = project.query("select file_name, sum(line_count) as lines, sum(amount) as amount "
+                          "from int_order_input_file_days group by 1", schema=BUILD_SCHEMA)
+    return {Path(row.file_name).name: (int(row.lines), Decimal(str(row.amount)).normalize())
+            for row in frame.itertuples()}
+
+
+def test_the_guard_reads_only_new_and_changed_files_and_still_stops_an_old_change(tmp_path):
+    """The orders input as a glob of three files. The first incremental build reads every
+    file once for the guard; a rerun reads none of them (each unchanged and last modified
+    over an hour before it was read); a file touched a minute ago is read again; a changed
+    amount in an old file is read and stops the build naming --full-refresh, as before."""
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    vars_ = {"orders_input": {"file": str(folder / "orders-*.csv")}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    two_hours_ago = time.time() - 7200
+
+    def write(name: str, rows, modified: float = two_hours_ago) -> None:
+        write_orders(folder / name, rows)
+        os.utime(folder / name, (modified, modified))
+
+    def build(*args: str):
+        shutil.rmtree(project.target_path / "logs", ignore_errors=True)
+        return project.dbt(*SELECT, *args, vars=vars_)
+
+    write("orders-1.csv", BASE[:5])          # 2025-01-02 .. 2025-01-10
+    write("orders-2.csv", BASE[5:])          # 2025-01-15 .. 2025-01-20
+    assert build().success
+    assert file_days(project) == {}          # a full build guards nothing
+    write("orders-3.csv", APPENDED)
+    assert build().success
+    assert "int_order_input_file_days: 3 of 3 orders input file(s) read, 0 unchanged since read" in log_of(project)
+    assert file_days(project) == {"orders-1.csv": (5, Decimal(280)), "orders-2.csv": (3, Decimal(57)),
+                                  "orders-3.csv": (5, Decimal(0))}
+    assert outcome(project) == outcome(fresh_full_build(tmp_path, "full", folder / "orders-*.csv"))
+
+    assert build().success
+    assert "int_order_input_file_days: 0 of 3 orders input file(s) read, 3 unchanged since read" in log_of(project)
+    assert file_days(project)["orders-1.csv"] == (5, Decimal(280))
+
+    os.utime(folder / "orders-3.csv", None)   # modified now: read again, and by the next build too
+    assert build().success
+    assert "int_order_input_file_days: 1 of 3 orders input file(s) read, 2 unchanged since read" in log_of(project)
+    assert build().success
+    assert "int_order_input_file_days: 1 of 3 orders input file(s) read, 2 unchanged since read" in log_of(project)
+
+    # O1's amount changed upstream in the old file (before the window, lines from 2025-01-18 on)
+    write("orders-1.csv", [("O1", "C1", "2025-01-02 10:00:00", "90")] + BASE[1:5], two_hours_ago + 60)
+    failed = build()
+    assert not failed.success
+    # orders-1 changed; orders-3 was read a minute after it was touched: read again too
+    assert "int_order_input_file_days: 2 of 3 orders input file(s) read, 1 unchanged since read" in log_of(project)
+    message = DbtProject.messages(failed)
+    assert "The orders input changed on 1 day(s) before the incremental window (lines from 2025-01-18 on" in message
+    assert "2025-01-02 (1 lines folded in, 1 in the input now)" in message
+
+
+def test_a_deleted_old_file_stops_the_build_naming_full_refresh(tmp_path):
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    vars_ = {"orders_input": {"file": str(folder / "orders-*.csv")}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    old = time.time() - 7200
+    for name, rows in (("orders-1.csv", BASE[:5]), ("orders-2.csv", BASE[5:]), ("orders-3.csv", APPENDED)):
+        write_orders(folder / name, rows)
+        os.utime(folder / name, (old, old))
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)     # the guard's figures of the three files
+    (folder / "orders-1.csv").unlink()
+    failed = project.dbt(*SELECT, vars=vars_)
+    assert not failed.success
+    message = DbtProject.messages(failed)
+    assert "2025-01-02 (1 lines folded in, 0 in the input now)" in message
+    assert "2025-01-10 (2 lines folded in, 0 in the input now)" in message
+    assert "run `dbt build --full-refresh`" in message
+
+
 def compiled_sql(result, name: str) -> str:
     return next(node.node.compiled_code for node in result.result.results if node.node.name == name)
+
+
+def write_typed_orders(path: Path, rows) -> None:
+    """The rows as Parquet with typed columns (ordered_at TIMESTAMP, amount DECIMAL), the
+    layout whose slice is read with the time filter pushed into the reader; '' is null."""
+    frame = pd.DataFrame(rows, columns=COLUMNS).replace({"": None})
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        con.execute(f"copy (select order_id, customer_id, cast(ordered_at as timestamp) as ordered_at, "
+                    f"cast(amount as decimal(12, 2)) as amount from frame) to '{path}' (format parquet)")
+
+
+def test_a_typed_input_reads_its_slice_through_the_time_filter_and_equals_a_full_build(tmp_path):
+    """A Parquet input whose ordered_at is a TIMESTAMP: the incremental read is the two
+    selects the reader can prune (order_lines_slice_select), and takes exactly the lines of
+    the slice - the undated line and the line before min_order_date again, a line at
+    midnight of the cutoff day, not the line one second before it (kept as stored)."""
+    orders = tmp_path / "orders.parquet"
+    vars_ = {"orders_input": {"file": str(orders)}, "customers_input": {"enabled": False},
+             "min_order_date": "2020-01-01"}
+    base = BASE + [
+        ("O10", "C6", "2025-01-16 23:59:59", "11"),     # the second before the cutoff day 2025-01-17
+        ("O11", "C6", "2025-01-17 00:00:00", "13"),     # midnight of the cutoff day: read again
+        ("O12", "C7", "", "17"),                        # undated: read again by every build
+        ("O13", "C7", "2019-12-31 10:00:00", "19"),     # before min_order_date: read again
+    ]
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    write_typed_orders(orders, base)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    write_typed_orders(orders, base + APPENDED)
+    result = project.dbt(*SELECT, vars=vars_, expect_success=True)
+    assert "int_order_lines_grouped: lines from 2025-01-17 read again" in log_of(project)
+    read = compiled_sql(result, "int_order_lines_grouped")
+    assert "union all" in read and "where ordered_at is null" in read
+    # the rows read in are those of the slice: the stored row of O10 (2025-01-16) was kept
+    assert project.scalar("select count(*) from int_order_lines_grouped where order_id = 'O10'",
+                          schema=BUILD_SCHEMA) == 1
+    assert line_report(project) == {"missing_customer_id": 1, "exact_duplicate_row": 1, "unparseable_ordered_at": 1,
+                                    "before_min_order_date": 1}
+    full = fresh_full_build(tmp_path, "full", orders, {"min_order_date": "2020-01-01"})
+    assert outcome(project) == outcome(full)
+    assert features(project)["C6"][:2] == (2, Decimal(24))
 
 
 def failed_tests(result) -> set[str]:
