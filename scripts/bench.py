@@ -28,10 +28,14 @@ Steps, each in its own subprocess so its wall time and peak RSS are its own:
    full build, one generated day (``segmentation.datagen_day``: ~0.3% new lines, late lines
    inside a 3-day lookback, refunds of old orders, new customers) is added to the folder as
    new files, then ``dbt build`` (the daily, incremental path) and ``dbt build
-   --full-refresh`` run on the same final data in the same database. Both times, their
-   ratio, whether the published schema ``main`` is identical after each (checksums of every
+   --full-refresh`` run on the same final data in the same database. Between them, the
+   next generated day arrives and ``dbt build`` runs again: a daily build after a daily
+   build, whose state and change-guard figures come from the build before (every day but
+   the first after a full build is such a day). The times, the ratios to the full refresh
+   (on the final data: the base and both days), whether the published schema ``main`` is
+   identical after the next day's build and after the full refresh (checksums of every
    table, without the run columns ``RUN_COLUMNS``) and the data_quality_report counts
-   before / after the day are printed.
+   before / after the first day are printed.
 5. ``scripts/notebook_baseline.py`` on the same orders file, with the as-of date the build
    used, so both sides compute recency against the same day.
 
@@ -373,7 +377,8 @@ def median_pairs(pairs: list[dict]) -> dict:
     if with_baseline:
         out["baseline_seconds"] = round(statistics.median(p["baseline_seconds"] for p in with_baseline), 3)
         out["ratio"] = round(statistics.median(p["ratio"] for p in with_baseline), 3)
-    for key in ("incremental_seconds", "full_refresh_seconds", "incremental_ratio"):
+    for key in ("incremental_seconds", "full_refresh_seconds", "incremental_ratio",
+                "next_day_seconds", "next_day_ratio"):
         values = [p[key] for p in pairs if p.get(key) is not None]
         if values:
             out[key] = round(statistics.median(values), 3)
@@ -396,6 +401,9 @@ def alternate(n: int, ours, baseline) -> list[dict]:
             pair.update({"incremental_seconds": inc["incremental"]["seconds"],
                          "full_refresh_seconds": inc["full_refresh"]["seconds"],
                          "incremental_ratio": inc["ratio"], "marts_identical": inc["marts"]["identical"]})
+            if inc.get("next_day_incremental"):
+                pair.update({"next_day_seconds": inc["next_day_incremental"]["seconds"],
+                             "next_day_ratio": inc["next_day_ratio"]})
         if b and b.get("seconds"):
             pair.update({"baseline_seconds": b["seconds"], "ratio": round(a["seconds"] / b["seconds"], 3)})
         pairs.append(pair)
@@ -505,15 +513,25 @@ def _report_incremental(inc: dict) -> list[str]:
              f"  {'full refresh (--full-refresh)':<34} {inc['full_refresh']['seconds']:>8.1f} s  "
              f"peak RSS {_gib(inc['full_refresh']['peak_rss_bytes'])}",
              f"  ratio incremental / full refresh: {inc['ratio']:.2f}"]
-    for step, label in (("incremental", "incremental build"), ("full_refresh", "full refresh")):
+    steps = [("incremental", "incremental build"), ("full_refresh", "full refresh")]
+    if inc.get("next_day_incremental"):
+        n, nd = inc["next_day_incremental"], inc["next_day"]
+        lines[5:5] = [f"  {'next day, dbt build (incremental)':<34} {n['seconds']:>8.1f} s  "
+                      f"peak RSS {_gib(n['peak_rss_bytes'])}  (the day after, {nd['day']}: {nd['rows']:,} order rows; "
+                      f"a daily build after a daily build)"]
+        lines[-1] = (f"  ratio incremental / full refresh: first day after the full build {inc['ratio']:.2f}, "
+                     f"next day {inc['next_day_ratio']:.2f} (the full refresh on the final data: base and both days)")
+        steps.insert(1, ("next_day_incremental", "next day's build"))
+    for step, label in steps:
         warned = [n["name"] for n in inc[step]["nodes"] if n["status"] == "warn"]
         if warned:
             lines.append(f"  warnings in the {label} (published anyway, warn severity): {', '.join(warned)}")
     m = inc["marts"]
     left_out = "; ".join(f"{t}: {', '.join(c)}" for t, c in RUN_COLUMNS.items())
     if m["identical"]:
-        lines.append(f"  published marts identical: yes ({m['tables']} tables of schema {PUBLISHED_SCHEMA}, "
-                     f"checksums without the run columns - {left_out})")
+        lines.append(f"  published marts identical: yes ({m['tables']} tables of schema {PUBLISHED_SCHEMA}"
+                     + (", the next day's build against the full refresh" if inc.get("next_day_incremental") else "")
+                     + f"; checksums without the run columns - {left_out})")
     else:
         lines.append(f"  published marts identical: NO - {len(m['differing'])} of {m['tables']} tables differ: "
                      + ", ".join(m["differing"]))
@@ -528,9 +546,14 @@ def _report_incremental(inc: dict) -> list[str]:
 
 def _report_pairs(pairs: list[dict], med: dict) -> list[str]:
     has_inc = any("incremental_seconds" in p for p in pairs)
+    has_next = any("next_day_seconds" in p for p in pairs)
     head = f"  {'pair':>4} {'ours s':>8} {'baseline s':>11} {'ratio':>6}"
     if has_inc:
-        head += f" {'incr s':>8} {'refresh s':>9} {'incr/refresh':>12} {'identical':>9}"
+        head += f" {'incr s':>8} {'refresh s':>9} {'incr/refresh':>12}"
+    if has_next:
+        head += f" {'next s':>8} {'next/refresh':>12}"
+    if has_inc:
+        head += f" {'identical':>9}"
     lines = ["", f"repeat {len(pairs)} (ours and the baseline alternate A B A B; medians over the pairs):", head]
 
     def fmt(v, spec):
@@ -543,6 +566,8 @@ def _report_pairs(pairs: list[dict], med: dict) -> list[str]:
             line += (f" {fmt(figures.get('incremental_seconds'), '8.1f')} "
                      f"{fmt(figures.get('full_refresh_seconds'), '9.1f')} "
                      f"{fmt(figures.get('incremental_ratio'), '12.2f')}")
+        if has_next:
+            line += f" {fmt(figures.get('next_day_seconds'), '8.1f')} {fmt(figures.get('next_day_ratio'), '12.2f')}"
         return line
 
     for p in pairs:
@@ -588,6 +613,29 @@ def ensure_day(base: Path, data: dict, share: float) -> dict:
             return {**meta, "cached": True}
     shutil.rmtree(folder, ignore_errors=True)
     meta = generate_day(data["orders_path"], data["customers_path"], folder, seed=SEED, share=share)
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return {**meta, "cached": False}
+
+
+def ensure_next_day(base: Path, data: dict, day: dict, share: float) -> dict:
+    """The day after the generated day (``datagen_day`` on the base and that day), once, cached."""
+    from segmentation.datagen_day import generate_day
+
+    folder = base / f"day2-seed{SEED}-share{share:g}"
+    meta_path = folder / "day.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if Path(meta["orders_path"]).exists() and Path(meta["customers_path"]).exists():
+            return {**meta, "cached": True}
+    shutil.rmtree(folder, ignore_errors=True)
+    both = base / "day2-input"          # the base and the first day under one glob
+    shutil.rmtree(both, ignore_errors=True)
+    both.mkdir()
+    for kind in ("orders", "customers"):
+        _link(Path(data[f"{kind}_path"]), both / f"{kind}-0000-base.parquet")
+        _link(Path(day[f"{kind}_path"]), both / Path(day[f"{kind}_path"]).name)
+    meta = generate_day(str(both / "orders-*.parquet"), str(both / "customers-*.parquet"), folder,
+                        seed=SEED, share=share)
     meta_path.write_text(json.dumps(meta, indent=2))
     return {**meta, "cached": False}
 
@@ -676,6 +724,9 @@ def main(argv: list[str] | None = None) -> int:
         day = ensure_day(base, data, a.day_share)
         day_links = {"orders": input_dir / Path(day["orders_path"]).name,
                      "customers": input_dir / Path(day["customers_path"]).name}
+        next_day = ensure_next_day(base, data, day, a.day_share)
+        next_day_links = {"orders": input_dir / Path(next_day["orders_path"]).name,
+                          "customers": input_dir / Path(next_day["customers_path"]).name}
     else:
         inputs = {"orders_input": {"file": data["orders_path"]},
                   "customers_input": {"file": data["customers_path"]}}
@@ -726,7 +777,7 @@ def main(argv: list[str] | None = None) -> int:
         tag = f" ({i + 1}/{a.repeat})" if a.repeat > 1 else ""
         _fresh_database(database)
         if day:
-            for link in day_links.values():
+            for link in (*day_links.values(), *next_day_links.values()):
                 link.unlink(missing_ok=True)
         print(f"bench {size}: dbt build{tag} ...", flush=True)
         build = run_build("build", ["build"], vars_yaml=vars_yaml, target=target, env=env, work=work,
@@ -745,16 +796,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench {size}: + one day, dbt build (incremental){tag} ...", flush=True)
             inc = run_build("incremental", ["build"], vars_yaml=vars_yaml, target=target, env=env, work=work,
                             run_index=i, repeat=a.repeat)
-            inc_sums, quality_after = published_checksums(database), quality_counts(database)
+            quality_after = quality_counts(database)
             inc["figures"] = built_figures(database)
+            # The day after: a daily build after a daily build (the state and the change
+            # guard's file figures both from the build before), as every day but the first
+            # after a full build.
+            _link(Path(next_day["orders_path"]), next_day_links["orders"])
+            _link(Path(next_day["customers_path"]), next_day_links["customers"])
+            print(f"bench {size}: + the next day, dbt build (incremental){tag} ...", flush=True)
+            nxt = run_build("next_day", ["build"], vars_yaml=vars_yaml, target=target, env=env, work=work,
+                            run_index=i, repeat=a.repeat)
+            inc_sums = published_checksums(database)
+            nxt["figures"] = built_figures(database)
             print(f"bench {size}: dbt build --full-refresh{tag} ...", flush=True)
             full = run_build("full_refresh", ["build", "--full-refresh"], vars_yaml=vars_yaml, target=target,
                              env=env, work=work, run_index=i, repeat=a.repeat)
             full_sums = published_checksums(database)
             build["incremental"] = {
                 "day": {k: v for k, v in day.items() if k != "cached"}, "full_build_seconds": build["seconds"],
-                "incremental": inc, "full_refresh": full,
+                "next_day": {k: v for k, v in next_day.items() if k != "cached"},
+                "incremental": inc, "next_day_incremental": nxt, "full_refresh": full,
                 "ratio": round(inc["seconds"] / full["seconds"], 3),
+                "next_day_ratio": round(nxt["seconds"] / full["seconds"], 3),
                 "marts": {**compare_checksums(inc_sums, full_sums), "run_columns_left_out": RUN_COLUMNS,
                           "incremental": inc_sums, "full_refresh": full_sums},
                 "quality_before": quality_before, "quality_after": quality_after,

@@ -1,5 +1,6 @@
 """The benchmark command still works: a 10k-customer run of scripts/bench.py, end to end,
-with the incremental path (one appended day, then `dbt build` and `dbt build --full-refresh`).
+with the incremental path (one appended day and `dbt build`, the next day and `dbt build`, then
+`dbt build --full-refresh`).
 
 Speed itself is measured by `make bench` (README "Benchmarks"), never asserted here; this
 checks that every step runs, that the figures it prints add up, that the incremental and
@@ -53,6 +54,7 @@ def test_bench_prints_every_figure_the_issue_asks_for(smoke):
                    "dbt start-up and project load", "dbt between nodes", "nodes running",
                    "incremental: one appended day", "incremental build (dbt build)",
                    "full refresh (--full-refresh)", "ratio incremental / full refresh",
+                   "next day, dbt build (incremental)",
                    "published marts identical: yes", "data_quality_report rows_affected before -> after"):
         assert needle in text, needle
 
@@ -95,12 +97,14 @@ def test_figures_match_the_built_database_and_the_generated_data(smoke):
         segments = con.sql("select count(*), count(distinct customer_id) from customer_segments").fetchone()
     assert data["customers_rows"] == 10_000 and input_customers == 10_000
     # Every order row of the file is one checked line (kept or excluded with a reason); the
-    # database is the last build's, on the base and the appended day.
-    day = figures["incremental"]["day"]
+    # database is the last build's, on the base and the two appended days.
+    day, next_day = figures["incremental"]["day"], figures["incremental"]["next_day"]
     assert data["orders_rows"] == built["order_lines_checked"]
-    assert checked == data["orders_rows"] + day["rows"]
+    assert checked == data["orders_rows"] + day["rows"] + next_day["rows"]
+    assert next_day["day"] > day["day"] and next_day["base_rows"] == data["orders_rows"] + day["rows"]
     # Every customer of the input is segmented exactly once (orders may add unknown ids).
-    assert segments[0] == segments[1] == built["customer_segments_rows"] + day["new_customers"]
+    assert segments[0] == segments[1] == (built["customer_segments_rows"] + day["new_customers"]
+                                          + next_day["new_customers"])
     assert built["customer_segments_rows"] >= input_customers
     assert 2 <= built["k"] <= 10 and 0 < built["silhouette"] <= 1
     rfm = figures["build"]["rfm_aggregation"]
@@ -133,14 +137,20 @@ def test_incremental_and_full_refresh_publish_identical_marts(smoke):
     assert marts["tables"] == len(PUBLISHED_TABLES)
     assert marts["incremental"]["customer_segments"]["rows"] > 10_000
     assert inc["ratio"] == pytest.approx(inc["incremental"]["seconds"] / inc["full_refresh"]["seconds"], rel=1e-3)
-    # Every node of both builds passed; the one exception allowed is a drift warning of the
+    assert inc["next_day_ratio"] == pytest.approx(
+        inc["next_day_incremental"]["seconds"] / inc["full_refresh"]["seconds"], rel=1e-3)
+    # the next day's build folded in its day: one more checked line per row of it
+    assert inc["next_day_incremental"]["figures"]["order_lines_checked"] == (
+        inc["incremental"]["figures"]["order_lines_checked"] + inc["next_day"]["rows"])
+    # Every node of the builds passed; the one exception allowed is a drift warning of the
     # segment history (quiet on the first as-of date, so only from the second build on).
-    for step in ("incremental", "full_refresh"):
+    for step in ("incremental", "next_day_incremental", "full_refresh"):
         failing = [n for n in inc[step]["nodes"] if n["status"] not in ("success", "pass", "no-op")]
         assert all(n["status"] == "warn" and n["name"].startswith("segment_size_history_")
                    for n in failing), (step, failing)
     pair = smoke["figures"]["pairs"][0]
     assert pair["incremental_seconds"] == inc["incremental"]["seconds"] and pair["marts_identical"] is True
+    assert pair["next_day_seconds"] == inc["next_day_incremental"]["seconds"]
 
 
 def test_the_appended_day_is_counted_in_the_published_data_quality_report(smoke):
