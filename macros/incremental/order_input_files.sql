@@ -15,8 +15,8 @@
 
 {#-
     Whether the orders input is listed by file: DuckDB (dispatch; the default is false),
-    the input a `file` (or glob), the state incremental, and the input without a column of
-    the reader's file-name column's name. Decided at compile time without reading a line.
+    the input a local `file` (or glob; not a URL or an object store), the state
+    incremental, and the input without a column of the reader's file-name column's name. Decided at compile time without reading a line.
 -#}
 {% macro order_input_files_enabled() %}
     {{ return(adapter.dispatch('order_input_files_enabled', 'customer_segmentation')()) }}
@@ -29,6 +29,11 @@
 {% macro duckdb__order_input_files_enabled() %}
     {%- set settings = input_settings('orders') -%}
     {%- if not settings['enabled'] or not settings['file'] or order_lines_state_config()['materialized'] != 'incremental' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {#- Local files only: a URL or an object store's modification times come from another
+        clock, and not every remote file system lists files. -#}
+    {%- if '://' in settings['file'] -%}
         {{ return(false) }}
     {%- endif -%}
     {%- if execute -%}
