@@ -254,16 +254,6 @@
 {% endmacro %}
 
 {#-
-    The guard of an incremental build: the days before the slice are not read again, so
-    they must still hold exactly the lines that were folded in. Compares, per day before
-    the cutoff, the input's line count, amount sum and row checksum with the stored ones
-    and stops the build, naming `--full-refresh`, when any differs (rows deleted, added or
-    changed upstream older than the lookback window). The input's figures per day come from
-    int_order_input_file_days when it lists exactly the files there are now (a file input on
-    DuckDB: only new and changed files were read); otherwise from one scan of the input's
-    dates, amounts and fingerprints, no checks, window or grouping of the lines.
--#}
-{#-
     int_order_input_file_days (`relation`) when its files are exactly the orders input's
     files now (the same names, sizes and modification times, under the current settings),
     else none (the guard then reads every line): a file that arrived or changed after the
@@ -300,6 +290,16 @@
     {{ return(relation) }}
 {% endmacro %}
 
+{#-
+    The guard of an incremental build: the days before the slice are not read again, so
+    they must still hold exactly the lines that were folded in. Compares, per day before
+    the cutoff, the input's line count, amount sum and row checksum with the stored ones
+    and stops the build, naming `--full-refresh`, when any differs (rows deleted, added or
+    changed upstream older than the lookback window). The input's figures per day come from
+    int_order_input_file_days when it lists exactly the files there are now (a file input on
+    DuckDB: only new and changed files were read); otherwise from one scan of the input's
+    dates, amounts and fingerprints, no checks, window or grouping of the lines.
+-#}
 {% macro assert_order_lines_unchanged_before(slice, relation, input_relation, file_days_relation=none) %}
     {%- if not execute or slice['full'] -%}{{ return('') }}{%- endif -%}
     {%- set cutoff = 'cast(' ~ quote_literal(slice['cutoff']) ~ ' as date)' -%}

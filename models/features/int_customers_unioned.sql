@@ -26,22 +26,63 @@ as_of as (
 
 ),
 
-customers_ranked as (
+{#- A customer id given once is its row (nearly every id: one hash aggregation finds the
+    rest); only the rows of an id given more than once are numbered, and the first by
+    signup date, then fingerprint, is kept. The same rows as one window over every row,
+    without sorting millions of rows by id (the fingerprint is hashed for the repeats only). -#}
+repeated_ids as (
 
-    select
-        customers.*,
-        row_number() over (
-            partition by customers.customer_id
-            order by customers.signup_date, customers.source_row_fingerprint
-        ) as copy_number
+    select customer_id
     from customers
-    where customers.customer_id is not null
+    where customer_id is not null
+    group by customer_id
+    having count(*) > 1
 
 ),
 
 customers_deduplicated as (
 
-    select * from customers_ranked
+    select
+        customer_id,
+        gender,
+        country,
+        region,
+        city,
+        has_marketing_consent,
+        reported_age,
+        birth_date,
+        signup_date,
+        unreadable_birth_date_text,
+        unreadable_signup_date_text
+    from customers
+    where
+        customer_id is not null
+        and customer_id not in (select customer_id from repeated_ids)
+
+    union all
+
+    select
+        customer_id,
+        gender,
+        country,
+        region,
+        city,
+        has_marketing_consent,
+        reported_age,
+        birth_date,
+        signup_date,
+        unreadable_birth_date_text,
+        unreadable_signup_date_text
+    from (
+        select
+            customers.*,
+            row_number() over (
+                partition by customers.customer_id
+                order by customers.signup_date, customers.source_row_fingerprint
+            ) as copy_number
+        from customers
+        where customers.customer_id in (select customer_id from repeated_ids)
+    ) as repeated
     where copy_number = 1
 
 ),

@@ -27,7 +27,8 @@ touched as (
 {%- else %}
 {%- set previous = 'cast(' ~ quote_literal(window['previous_as_of']) ~ ' as date)' %}
 
-order_lines as (
+{#- Read twice below: inlined, not materialized (DuckDB would copy every stored row first). #}
+order_lines as {{ cte_not_materialized() }} (
 
     select * from {{ ref('int_order_lines_grouped') }}
 

@@ -3,6 +3,9 @@
     touched and what the project did about it. Every check is listed, even at zero, so a
     reader can see it ran. Nothing is dropped without a row here.
 -#}
+{#- The stored tables are each read by several checks: inlined, not materialized (DuckDB
+    would first copy every row of a CTE read more than once; the order state has one row
+    per order). -#}
 with order_lines as {{ cte_not_materialized() }} (
 
     {#- Every line is in one stored row (line_count lines), never re-read here. -#}
@@ -16,7 +19,7 @@ excluded_lines as (
 
 ),
 
-orders as (
+orders as {{ cte_not_materialized() }} (
 
     select * from {{ ref('int_orders_aggregated') }}
 
@@ -28,13 +31,13 @@ customers_input as (
 
 ),
 
-customers as (
+customers as {{ cte_not_materialized() }} (
 
     select * from {{ ref('int_customers_unioned') }}
 
 ),
 
-customer_features as (
+customer_features as {{ cte_not_materialized() }} (
 
     select * from {{ ref('customer_features') }}
 

@@ -316,6 +316,28 @@ def test_the_guard_reads_only_new_and_changed_files_and_still_stops_an_old_chang
     assert "2025-01-02 (1 lines folded in, 1 in the input now)" in message
 
 
+def test_a_file_arriving_after_the_files_were_listed_makes_the_guard_read_every_line(tmp_path):
+    """The figures per file are listed first; a file that arrives before the guard runs is
+    not in them. The guard then reads every line, and a line of the new file older than the
+    window still stops the build."""
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    vars_ = {"orders_input": {"file": str(folder / "orders-*.csv")}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    write_orders(folder / "orders-1.csv", BASE)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    # this build lists one file (and reads it for the guard's figures) ...
+    project.dbt("build", "--select", "int_order_input_file_days", vars=vars_, expect_success=True)
+    assert set(file_days(project)) == {"orders-1.csv"}
+    # ... then a file arrives with a line of 2025-01-03, before the window (from 2025-01-17 on)
+    write_orders(folder / "orders-2.csv", [("O20", "C9", "2025-01-03 10:00:00", "5")])
+    shutil.rmtree(project.target_path / "logs", ignore_errors=True)
+    failed = project.dbt(*SELECT, "--exclude", "int_order_input_file_days", vars=vars_)
+    assert not failed.success
+    assert "the orders input files changed while the build listed them; the guard reads every line" in log_of(project)
+    assert "2025-01-03 (0 lines folded in, 1 in the input now)" in DbtProject.messages(failed)
+
+
 def test_a_deleted_old_file_stops_the_build_naming_full_refresh(tmp_path):
     folder = tmp_path / "orders"
     folder.mkdir()
