@@ -35,7 +35,7 @@ repeated_ids as (
     select customer_id
     from customers
     where customer_id is not null
-    group by customer_id
+    group by 1
     having count(*) > 1
 
 ),
@@ -57,7 +57,7 @@ customers_deduplicated as (
     from customers
     where
         customer_id is not null
-        and customer_id not in (select customer_id from repeated_ids)
+        and customers.customer_id not in (select repeated_ids.customer_id from repeated_ids)
 
     union all
 
@@ -81,7 +81,7 @@ customers_deduplicated as (
                 order by customers.signup_date, customers.source_row_fingerprint
             ) as copy_number
         from customers
-        where customers.customer_id in (select customer_id from repeated_ids)
+        where customers.customer_id in (select repeated_ids.customer_id from repeated_ids)
     ) as repeated
     where copy_number = 1
 
