@@ -57,7 +57,7 @@ customers_deduplicated as (
     from customers
     where
         customer_id is not null
-        and customers.customer_id not in (select repeated_ids.customer_id from repeated_ids)
+        and customer_id not in (select repeated_ids.customer_id from repeated_ids)
 
     union all
 
