@@ -189,7 +189,8 @@
 -#}
 {% macro orders_input_time_is_typed() %}
     {%- set settings = input_settings('orders') -%}
-    {%- if not execute or not settings['enabled'] or settings['timestamp_format'] -%}
+    {#- File inputs only: a ref or source here would be a dependency the model does not declare. -#}
+    {%- if not execute or not settings['enabled'] or settings['timestamp_format'] or not settings['file'] -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set types = input_columns('orders', input_relation('orders'))['types'] -%}
