@@ -601,20 +601,27 @@ def _link(target: Path, link: Path) -> None:
     link.symlink_to(target)
 
 
-def ensure_day(base: Path, data: dict, share: float) -> dict:
-    """The generated day for this data set, once (``segmentation.datagen_day``), cached."""
-    from segmentation.datagen_day import generate_day
-
-    folder = base / f"day-seed{SEED}-share{share:g}"
+def _cached_day(folder: Path, generate) -> dict:
+    """A generated day's metadata from ``folder/day.json`` when its files still exist, else
+    ``generate()`` (which writes the files into ``folder``) and the metadata saved."""
     meta_path = folder / "day.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         if Path(meta["orders_path"]).exists() and Path(meta["customers_path"]).exists():
             return {**meta, "cached": True}
     shutil.rmtree(folder, ignore_errors=True)
-    meta = generate_day(data["orders_path"], data["customers_path"], folder, seed=SEED, share=share)
+    meta = generate()
     meta_path.write_text(json.dumps(meta, indent=2))
     return {**meta, "cached": False}
+
+
+def ensure_day(base: Path, data: dict, share: float) -> dict:
+    """The generated day for this data set, once (``segmentation.datagen_day``), cached."""
+    from segmentation.datagen_day import generate_day
+
+    folder = base / f"day-seed{SEED}-share{share:g}"
+    return _cached_day(folder, lambda: generate_day(data["orders_path"], data["customers_path"], folder,
+                                                    seed=SEED, share=share))
 
 
 def ensure_next_day(base: Path, data: dict, day: dict, share: float) -> dict:
@@ -622,22 +629,18 @@ def ensure_next_day(base: Path, data: dict, day: dict, share: float) -> dict:
     from segmentation.datagen_day import generate_day
 
     folder = base / f"day2-seed{SEED}-share{share:g}"
-    meta_path = folder / "day.json"
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        if Path(meta["orders_path"]).exists() and Path(meta["customers_path"]).exists():
-            return {**meta, "cached": True}
-    shutil.rmtree(folder, ignore_errors=True)
-    both = base / "day2-input"          # the base and the first day under one glob
-    shutil.rmtree(both, ignore_errors=True)
-    both.mkdir()
-    for kind in ("orders", "customers"):
-        _link(Path(data[f"{kind}_path"]), both / f"{kind}-0000-base.parquet")
-        _link(Path(day[f"{kind}_path"]), both / Path(day[f"{kind}_path"]).name)
-    meta = generate_day(str(both / "orders-*.parquet"), str(both / "customers-*.parquet"), folder,
-                        seed=SEED, share=share)
-    meta_path.write_text(json.dumps(meta, indent=2))
-    return {**meta, "cached": False}
+
+    def generate() -> dict:
+        both = base / "day2-input"          # the base and the first day under one glob
+        shutil.rmtree(both, ignore_errors=True)
+        both.mkdir()
+        for kind in ("orders", "customers"):
+            _link(Path(data[f"{kind}_path"]), both / f"{kind}-0000-base.parquet")
+            _link(Path(day[f"{kind}_path"]), both / Path(day[f"{kind}_path"]).name)
+        return generate_day(str(both / "orders-*.parquet"), str(both / "customers-*.parquet"), folder,
+                            seed=SEED, share=share)
+
+    return _cached_day(folder, generate)
 
 
 def run_build(label: str, args: list[str], *, vars_yaml: str, target: Path, env: dict, work: Path,

@@ -84,3 +84,31 @@
 {% macro order_input_file_settle_seconds() %}
     {{ return(3600) }}
 {% endmacro %}
+
+{#-
+    The files int_order_input_file_days (`relation`) holds figures of under the current
+    settings, as a dict {file_name: [file_size, file_modified_at 'YYYY-MM-DD HH:MM:SS']}.
+    `settled_only`: only the files modified at least order_input_file_settle_seconds before
+    they were read (the ones a later build may trust without reading them again).
+-#}
+{% macro order_input_file_identities(relation, settled_only=false) %}
+    {%- set query -%}
+        select
+            file_name,
+            max(file_size) as file_size,
+            strftime(max(file_modified_at), '%Y-%m-%d %H:%M:%S') as file_modified_at
+        from {{ relation }}
+        where settings_fingerprint = {{ order_lines_settings_fingerprint() }}
+        group by file_name
+        having count(distinct file_size) = 1
+            and count(distinct file_modified_at) = 1
+            {%- if settled_only %}
+            and max(file_modified_at) < min({{ dbt.dateadd('second', -1 * order_input_file_settle_seconds(), 'listed_at') }})
+            {%- endif %}
+    {%- endset -%}
+    {%- set identities = {} -%}
+    {%- for row in run_query(query).rows -%}
+        {%- do identities.update({row['file_name']: [row['file_size'] | int, row['file_modified_at']]}) -%}
+    {%- endfor -%}
+    {{ return(identities) }}
+{% endmacro %}

@@ -265,24 +265,10 @@
     {%- if files is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set query -%}
-        select
-            file_name,
-            max(file_size) as file_size,
-            strftime(max(file_modified_at), '%Y-%m-%d %H:%M:%S') as file_modified_at
-        from {{ relation }}
-        where settings_fingerprint = {{ order_lines_settings_fingerprint() }}
-        group by file_name
-        having count(distinct file_size) = 1 and count(distinct file_modified_at) = 1
-        order by file_name
-    {%- endset -%}
-    {%- set stored = [] -%}
-    {%- for row in run_query(query).rows -%}
-        {%- do stored.append([row['file_name'], row['file_size'] | int, row['file_modified_at']]) -%}
-    {%- endfor -%}
-    {%- set now = [] -%}
+    {%- set stored = order_input_file_identities(relation) -%}
+    {%- set now = {} -%}
     {%- for file in files -%}
-        {%- do now.append([file['file_name'], file['file_size'], file['file_modified_at']]) -%}
+        {%- do now.update({file['file_name']: [file['file_size'], file['file_modified_at']]}) -%}
     {%- endfor -%}
     {%- if stored != now -%}
         {%- do log('int_order_lines_window: the orders input files changed while the build listed them; the guard reads every line', info=true) -%}

@@ -26,6 +26,9 @@ as_of as (
 
 ),
 
+{%- set attributes = ['customer_id', 'gender', 'country', 'region', 'city', 'has_marketing_consent',
+                      'reported_age', 'birth_date', 'signup_date', 'unreadable_birth_date_text',
+                      'unreadable_signup_date_text'] %}
 {#- A customer id given once is its row (nearly every id: one hash aggregation finds the
     rest); only the rows of an id given more than once are numbered, and the first by
     signup date, then fingerprint, is kept. The same rows as one window over every row,
@@ -43,17 +46,7 @@ repeated_ids as (
 customers_deduplicated as (
 
     select
-        customer_id,
-        gender,
-        country,
-        region,
-        city,
-        has_marketing_consent,
-        reported_age,
-        birth_date,
-        signup_date,
-        unreadable_birth_date_text,
-        unreadable_signup_date_text
+        {{ attributes | join(',\n        ') }}
     from customers
     where
         customer_id is not null
@@ -62,17 +55,7 @@ customers_deduplicated as (
     union all
 
     select
-        customer_id,
-        gender,
-        country,
-        region,
-        city,
-        has_marketing_consent,
-        reported_age,
-        birth_date,
-        signup_date,
-        unreadable_birth_date_text,
-        unreadable_signup_date_text
+        {{ attributes | join(',\n        ') }}
     from (
         select
             customers.*,

@@ -21,24 +21,7 @@
 {%- set to_read = [] -%}
 {%- if files is not none and stored_state is not none -%}
     {%- set previous = stored_model_relation('int_order_input_file_days') -%}
-    {%- set known = {} -%}
-    {%- if previous is not none -%}
-        {%- set query -%}
-            select
-                file_name,
-                max(file_size) as file_size,
-                strftime(max(file_modified_at), '%Y-%m-%d %H:%M:%S') as file_modified_at
-            from {{ previous }}
-            where settings_fingerprint = {{ fingerprint }}
-            group by file_name
-            having count(distinct file_size) = 1
-                and count(distinct file_modified_at) = 1
-                and max(file_modified_at) < min({{ dbt.dateadd('second', -1 * order_input_file_settle_seconds(), 'listed_at') }})
-        {%- endset -%}
-        {%- for row in run_query(query).rows -%}
-            {%- do known.update({row['file_name']: [row['file_size'] | int, row['file_modified_at']]}) -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {%- set known = order_input_file_identities(previous, settled_only=true) if previous is not none else {} -%}
     {%- for file in files -%}
         {%- if known.get(file['file_name']) == [file['file_size'], file['file_modified_at']] -%}
             {%- do trusted.append(file) -%}
