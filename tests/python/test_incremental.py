@@ -338,6 +338,25 @@ def test_a_file_arriving_after_the_files_were_listed_makes_the_guard_read_every_
     assert "2025-01-03 (0 lines folded in, 1 in the input now)" in DbtProject.messages(failed)
 
 
+def test_file_names_with_quotes_and_braces_are_listed_and_read_as_data(tmp_path):
+    """The folder of the glob carries a quote, double quotes, Jinja braces and a semicolon:
+    the listing, the file-name filter and the reader's file-name option keep them as data."""
+    folder = tmp_path / """it's "orders" {{ x }}; drop"""
+    folder.mkdir()
+    vars_ = {"orders_input": {"file": str(folder / "orders-*.csv")}, "customers_input": {"enabled": False}}
+    project = DbtProject(PROJECT_DIR, database=tmp_path / "state.duckdb", target_path=tmp_path / "target")
+    write_orders(folder / "orders-1.csv", BASE)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    write_orders(folder / "orders-2.csv", APPENDED)
+    shutil.rmtree(project.target_path / "logs", ignore_errors=True)
+    project.dbt(*SELECT, vars=vars_, expect_success=True)
+    assert "int_order_input_file_days: 2 of 2 orders input file(s) read" in log_of(project)
+    assert file_days(project) == {"orders-1.csv": (8, Decimal(337)), "orders-2.csv": (5, Decimal(0))}
+    names = project.query("select distinct source_file_name from stg_orders", schema=BUILD_SCHEMA)
+    assert sorted(names["source_file_name"]) == [str(folder / "orders-1.csv"), str(folder / "orders-2.csv")]
+    assert outcome(project) == outcome(fresh_full_build(tmp_path, "full", folder / "orders-*.csv"))
+
+
 def test_a_deleted_old_file_stops_the_build_naming_full_refresh(tmp_path):
     folder = tmp_path / "orders"
     folder.mkdir()
